@@ -1,0 +1,1 @@
+"""The domain: organisations, accounts, the consular directory, cases, interviews, audit."""

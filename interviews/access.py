@@ -1,0 +1,103 @@
+"""Who may do what: the one place where role and organisation scope are decided.
+
+Handlers describe the act (an `Action` and the organisation it touches) and call
+`authorize`; no handler compares roles itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from interviews.accounts import Role, User
+
+
+class Action(StrEnum):
+    """Acts that need permission."""
+
+    DIRECTORY_READ = "directory.read"
+    DIRECTORY_CREATE = "directory.create"
+    DIRECTORY_EDIT = "directory.edit"
+    DIRECTORY_IMPORT = "directory.import"
+    USERS_MANAGE = "users.manage"
+    AUDIT_READ = "audit.read"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in caller as the rules see it."""
+
+    user_id: int
+    name: str
+    role: Role
+    facility_id: int | None = None
+    consulate_id: int | None = None
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        """The actor for a user row."""
+        return cls(
+            user_id=user.id,
+            name=user.name,
+            role=Role(user.role),
+            facility_id=user.facility_id,
+            consulate_id=user.consulate_id,
+        )
+
+    @property
+    def organisation(self) -> str:
+        """A short label of the caller's organisation, for the audit log."""
+        if self.facility_id is not None:
+            return f"facility:{self.facility_id}"
+        if self.consulate_id is not None:
+            return f"consulate:{self.consulate_id}"
+        return ""
+
+
+class NotSignedIn(PermissionError):
+    """The act needs a signed-in user."""
+
+
+class Forbidden(PermissionError):
+    """The caller is signed in but may not do this."""
+
+    def __init__(self, action: Action, reason: str) -> None:
+        super().__init__(reason)
+        self.action = action
+        self.reason = reason
+
+
+# Roles allowed each act at all; organisation scope is checked after this.
+_ROLES: dict[Action, frozenset[Role]] = {
+    Action.DIRECTORY_READ: frozenset(Role),
+    Action.DIRECTORY_CREATE: frozenset({Role.ADMIN}),
+    Action.DIRECTORY_EDIT: frozenset({Role.ADMIN, Role.CONSUL}),
+    Action.DIRECTORY_IMPORT: frozenset({Role.ADMIN}),
+    Action.USERS_MANAGE: frozenset({Role.ADMIN}),
+    Action.AUDIT_READ: frozenset({Role.ADMIN}),
+}
+
+
+def authorize(
+    actor: Actor | None,
+    action: Action,
+    *,
+    consulate_id: int | None = None,
+    facility_id: int | None = None,
+) -> Actor:
+    """Return the actor if it may do `action` on the given organisation, else raise."""
+    if actor is None:
+        raise NotSignedIn(action.value)
+    if actor.role not in _ROLES[action]:
+        raise Forbidden(action, f"role {actor.role.value} may not {action.value}")
+    if actor.role is Role.ADMIN:
+        return actor
+    if (
+        consulate_id is not None
+        and actor.role is Role.CONSUL
+        and actor.consulate_id != consulate_id
+    ):
+        raise Forbidden(action, "this belongs to another consulate")
+    if facility_id is not None and actor.role is Role.STAFF and actor.facility_id != facility_id:
+        raise Forbidden(action, "this belongs to another facility")
+    return actor

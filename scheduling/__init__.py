@@ -1,0 +1,1 @@
+"""Time: availability, slot search, booking, reminders (see issue 4)."""

@@ -1,0 +1,1 @@
+"""HTTP: app factory, routes, auth, templates, static files."""
