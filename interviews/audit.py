@@ -77,7 +77,7 @@ async def record(
     now: datetime | None = None,
 ) -> AuditEvent:
     """Append an event in the caller's transaction, chained to the newest row."""
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         # Serialise writers so two transactions never chain onto the same predecessor.
         await session.execute(text("SELECT pg_advisory_xact_lock(7263001)"))
     last = (

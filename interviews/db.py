@@ -94,7 +94,7 @@ async def _run_alembic(engine: AsyncEngine, action: Callable[[Config], None]) ->
         await conn.run_sync(lambda sync_conn: action(_alembic_config(sync_conn)))
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
     """Apply migrations up to `revision` on the given engine."""
     await _run_alembic(engine, lambda cfg: command.upgrade(cfg, revision))
 

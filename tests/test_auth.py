@@ -1,0 +1,97 @@
+"""Signing in and out, CSRF, lockout and bearer tokens, against the real server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from interviews import accounts
+from tests.conftest import PASSWORD, Clock, World, login_token, sign_in
+
+
+async def test_staff_signs_in_sees_who_they_are_and_signs_out(
+    client: TestClient[Any, Any], world: World
+) -> None:
+    page = await client.get("/login")
+    token = login_token(await page.text())
+    login = await client.post(
+        "/login",
+        data={"email": "staff@example.org", "password": PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+    )
+    cookie = login.cookies["consulink_session"]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    me = await (await client.get("/api/me")).json()
+    assert me["role"] == "staff" and me["facility_id"] == world.tapachula.id
+    csrf = me["csrf_token"]
+
+    out = await client.post("/logout", data={"csrf_token": csrf}, allow_redirects=False)
+    assert out.status == 303
+    assert (await client.get("/api/me")).status == 401
+
+
+async def test_a_stolen_cookie_is_useless_after_sign_out(
+    client: TestClient[Any, Any], world: World
+) -> None:
+    csrf = await sign_in(client, "staff@example.org")
+    stolen = client.session.cookie_jar.filter_cookies(client.make_url("/"))["consulink_session"]
+    await client.post("/logout", data={"csrf_token": csrf})
+    replay = await client.get("/api/me", cookies={"consulink_session": stolen.value})
+    assert replay.status == 401
+
+
+async def test_a_write_without_the_csrf_token_is_refused(
+    client: TestClient[Any, Any], world: World
+) -> None:
+    await sign_in(client, "staff@example.org")
+    response = await client.post("/logout", data={}, allow_redirects=False)
+    assert response.status == 403
+    assert "expired" in await response.text()
+    # still signed in: the forged request changed nothing
+    assert (await client.get("/api/me")).status == 200
+
+
+async def test_wrong_passwords_lock_the_account_then_time_unlocks_it(
+    client: TestClient[Any, Any], world: World, clock: Clock
+) -> None:
+    page = await client.get("/login")
+    token = login_token(await page.text())
+    form = {"email": "staff@example.org", "csrf_token": token, "next": "/"}
+    statuses = []
+    for _ in range(5):
+        response = await client.post("/login", data={**form, "password": "wrong password!"})
+        statuses.append(response.status)
+        token = login_token(await response.text())
+        form["csrf_token"] = token
+    assert statuses == [401, 401, 401, 401, 429]
+    # the right password is refused while locked
+    locked = await client.post("/login", data={**form, "password": PASSWORD})
+    assert locked.status == 429 and "locked" in await locked.text()
+    clock.advance(seconds=301)
+    await sign_in(client, "staff@example.org")
+
+
+async def test_bearer_token_works_without_csrf_and_stops_when_user_is_disabled(
+    client: TestClient[Any, Any], world: World, db: async_sessionmaker[AsyncSession]
+) -> None:
+    async with db() as session, session.begin():
+        user = await session.get(accounts.User, world.admin.id)
+        assert user is not None
+        token = await accounts.issue_api_token(session, user, "script")
+    headers = {"Authorization": f"Bearer {token}"}
+    me = await client.get("/api/me", headers=headers)
+    assert me.status == 200 and (await me.json())["role"] == "admin"
+    async with db() as session, session.begin():
+        await accounts.disable_user(session, "admin@example.org")
+    assert (await client.get("/api/me", headers=headers)).status == 401
+    bad = await client.get("/api/me", headers={"Authorization": "Bearer nonsense"})
+    assert bad.status == 401
+    assert (await bad.json())["error"]["code"] == "unauthorized"
+
+
+async def test_health_reports_the_database(client: TestClient[Any, Any]) -> None:
+    response = await client.get("/healthz")
+    assert response.status == 200
+    assert await response.json() == {"status": "ok", "database": "ok"}

@@ -1,0 +1,89 @@
+"""The one app factory: `create_app(settings)` builds the whole HTTP application."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from interviews.db import make_engine, make_sessionmaker, upgrade, utcnow
+from web import openapi
+from web.auth import auth_middleware
+from web.errors import error_middleware
+from web.i18n import Catalogs
+from web.keys import (
+    ACTOR,
+    CATALOGS,
+    CLOCK,
+    ENGINE,
+    OPENAPI_DOCUMENT,
+    SECRET_KEY,
+    SESSIONMAKER,
+    SETTINGS,
+)
+from web.routes import auth, health
+from web.routes import openapi as openapi_routes
+from web.settings import Settings
+from web.templating import setup_templates
+
+STATIC = Path(__file__).parent / "static"
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    engine = make_engine(settings.resolved_database_url)
+    if settings.migrate_on_start:
+        await upgrade(engine)
+    app[ENGINE] = engine
+    app[SESSIONMAKER] = make_sessionmaker(engine)
+    yield
+    await engine.dispose()
+
+
+def load_secret_key(settings: Settings) -> bytes:
+    """The configured key, or one generated once and kept (mode 600) in the data folder."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = settings.data_dir / "secret.key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip().encode()
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+        "style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+    )
+    if request.path.startswith("/api/") or request.get(ACTOR) is not None:
+        response.headers.setdefault("Cache-Control", "no-store")
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the application: state in AppKeys, resources in cleanup_ctx, all routes."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[error_middleware, auth_middleware],
+    )
+    app[SETTINGS] = settings
+    app[CLOCK] = utcnow
+    app[SECRET_KEY] = load_secret_key(settings)
+    app[CATALOGS] = Catalogs.load()
+    app.cleanup_ctx.append(_database)
+    app.on_response_prepare.append(_security_headers)
+    setup_templates(app)
+    # Every routes module: registered here and described in the OpenAPI document.
+    modules = [health, auth, openapi_routes]
+    for module in modules:
+        app.add_routes(module.routes)
+    app[OPENAPI_DOCUMENT] = openapi.build(modules)
+    app.router.add_static("/static/", STATIC, name="static", append_version=True)
+    return app

@@ -1,0 +1,172 @@
+"""The `consulink` command: parses arguments and calls the app factory or domain functions."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from interviews import accounts
+from interviews.accounts import AccountError, Role
+from interviews.db import make_engine, make_sessionmaker, upgrade
+from web.app import create_app
+from web.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    for name in ("host", "port", "data_dir"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    return Settings(**overrides)
+
+
+async def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[int]]) -> int:
+    """Run `work` in one transaction on a migrated database."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        await upgrade(engine)
+        async with make_sessionmaker(engine)() as session, session.begin():
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.demo:
+        from interviews.demo import DEMO_LOGINS, load_demo
+
+        asyncio.run(_with_session(settings, load_demo))
+        print(f"Demo data loaded. Demo sign-ins (password for all: {DEMO_LOGINS.password}):")
+        for email, what in DEMO_LOGINS.accounts:
+            print(f"  {email:<38} {what}")
+    print(f"consulink on http://{settings.host}:{settings.port}  (data in {settings.data_dir})")
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def nothing(_session: AsyncSession) -> int:
+        return 0
+
+    asyncio.run(_with_session(settings, nothing))
+    print("Database is up to date.")
+    return 0
+
+
+def _users_add(args: argparse.Namespace) -> int:
+    async def work(session: AsyncSession) -> int:
+        user = await accounts.create_user(
+            session,
+            email=args.email,
+            name=args.name,
+            role=Role(args.role),
+            password=args.password,
+            facility_id=args.facility,
+            consulate_id=args.consulate,
+            language=args.language,
+        )
+        print(f"Added user {user.email} ({user.role}).")
+        return 0
+
+    return asyncio.run(_with_session(_settings(args), work))
+
+
+def _users_list(args: argparse.Namespace) -> int:
+    async def work(session: AsyncSession) -> int:
+        for user in await accounts.list_users(session):
+            org = user.facility_id or user.consulate_id or ""
+            state = "disabled" if user.disabled else "active"
+            print(f"{user.email:<40} {user.role:<12} {org!s:<6} {state:<9} {user.name}")
+        return 0
+
+    return asyncio.run(_with_session(_settings(args), work))
+
+
+def _users_disable(args: argparse.Namespace) -> int:
+    async def work(session: AsyncSession) -> int:
+        user = await accounts.disable_user(session, args.email)
+        print(f"Disabled {user.email}; its sessions and tokens no longer work.")
+        return 0
+
+    return asyncio.run(_with_session(_settings(args), work))
+
+
+def _users_token(args: argparse.Namespace) -> int:
+    async def work(session: AsyncSession) -> int:
+        user = await accounts.find_user(session, args.email)
+        if user is None or user.disabled:
+            raise AccountError(f"no active user with e-mail {args.email}")
+        print(await accounts.issue_api_token(session, user, args.label))
+        return 0
+
+    return asyncio.run(_with_session(_settings(args), work))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", type=Path, help="data folder (CONSULINK_DATA_DIR)")
+
+    parser = argparse.ArgumentParser(prog="consulink", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the web server")
+    serve.add_argument("--host", help="listen address (CONSULINK_HOST)")
+    serve.add_argument("--port", type=int, help="listen port (CONSULINK_PORT)")
+    serve.add_argument("--demo", action="store_true", help="load demo data and print sign-ins")
+    serve.set_defaults(run=_serve)
+
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db", required=True)
+    db_up = db.add_parser("upgrade", parents=[common], help="apply migrations")
+    db_up.set_defaults(run=_db_upgrade)
+
+    users = sub.add_parser("users", help="manage accounts").add_subparsers(
+        dest="users", required=True
+    )
+    add = users.add_parser("add", parents=[common], help="add a user")
+    add.add_argument("email")
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--password", required=True)
+    add.add_argument("--facility", type=int, help="facility id (staff)")
+    add.add_argument("--consulate", type=int, help="consulate id (consuls)")
+    add.add_argument("--language", default="en", choices=["en", "es"])
+    add.set_defaults(run=_users_add)
+    lst = users.add_parser("list", parents=[common], help="list users")
+    lst.set_defaults(run=_users_list)
+    dis = users.add_parser("disable", parents=[common], help="disable a user")
+    dis.add_argument("email")
+    dis.set_defaults(run=_users_disable)
+    tok = users.add_parser("token", parents=[common], help="print a new bearer API token")
+    tok.add_argument("email")
+    tok.add_argument("--label", default="cli")
+    tok.set_defaults(run=_users_token)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `consulink` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        result: int = args.run(args)
+    except (AccountError, ValueError, ValidationError) as error:
+        print(f"consulink: {error}", file=sys.stderr)
+        return 2
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""Typed application keys: the only place shared state lives (no module globals)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from interviews.access import Actor
+from interviews.accounts import User
+from web.i18n import Catalogs
+from web.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SESSIONMAKER = web.AppKey("sessionmaker", async_sessionmaker[AsyncSession])
+SECRET_KEY = web.AppKey("secret_key", bytes)
+CATALOGS = web.AppKey("catalogs", Catalogs)
+# The time as the app sees it; tests swap in a controllable clock.
+CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("clock")
+
+# Per-request values set by the auth middleware and the templating layer.
+ACTOR = web.RequestKey("actor", Actor)
+USER = web.RequestKey("user", User)
+CSRF_TOKEN = web.RequestKey("csrf_token", str)
+LANGUAGE = web.RequestKey("language", str)
+OPENAPI_DOCUMENT = web.AppKey("openapi_document", dict[str, Any])
