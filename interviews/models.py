@@ -5,6 +5,7 @@ Add a module here when it declares tables; migrations are generated from this me
 
 from interviews.accounts import ApiToken, LoginSession, User
 from interviews.audit import AuditEvent
+from interviews.cases import Case, CaseLanguage, CaseReferenceCounter, CaseStatusChange
 from interviews.consulates import (
     Consulate,
     ConsulateEvidence,
@@ -12,17 +13,26 @@ from interviews.consulates import (
     ConsulateLanguage,
 )
 from interviews.db import Base
+from interviews.documents import Document
 from interviews.facilities import Facility
+from interviews.sharing import CaseShare, FacilitySupervisor
 
 __all__ = [
     "ApiToken",
     "AuditEvent",
     "Base",
+    "Case",
+    "CaseLanguage",
+    "CaseReferenceCounter",
+    "CaseShare",
+    "CaseStatusChange",
     "Consulate",
     "ConsulateEvidence",
     "ConsulateJurisdiction",
     "ConsulateLanguage",
+    "Document",
     "Facility",
+    "FacilitySupervisor",
     "LoginSession",
     "User",
 ]
