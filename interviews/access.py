@@ -21,6 +21,14 @@ class Action(StrEnum):
     DIRECTORY_IMPORT = "directory.import"
     USERS_MANAGE = "users.manage"
     AUDIT_READ = "audit.read"
+    CASE_CREATE = "case.create"
+    CASE_READ = "case.read"
+    CASE_EDIT = "case.edit"
+    CASE_STATUS = "case.status"
+    CASE_SHARE = "case.share"
+    CASE_QUEUE = "case.queue"
+    DOCUMENT_UPLOAD = "document.upload"
+    DOCUMENT_READ = "document.read"
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,15 @@ _ROLES: dict[Action, frozenset[Role]] = {
     Action.DIRECTORY_IMPORT: frozenset({Role.ADMIN}),
     Action.USERS_MANAGE: frozenset({Role.ADMIN}),
     Action.AUDIT_READ: frozenset({Role.ADMIN}),
+    # Cases: consuls read only cases shared with them (interviews.case_access decides which).
+    Action.CASE_CREATE: frozenset({Role.ADMIN, Role.STAFF}),
+    Action.CASE_READ: frozenset({Role.ADMIN, Role.STAFF, Role.CONSUL}),
+    Action.CASE_EDIT: frozenset({Role.ADMIN, Role.STAFF}),
+    Action.CASE_STATUS: frozenset({Role.ADMIN, Role.STAFF}),
+    Action.CASE_SHARE: frozenset({Role.ADMIN, Role.STAFF}),
+    Action.CASE_QUEUE: frozenset({Role.ADMIN, Role.STAFF}),
+    Action.DOCUMENT_UPLOAD: frozenset({Role.ADMIN, Role.STAFF}),
+    Action.DOCUMENT_READ: frozenset({Role.ADMIN, Role.STAFF, Role.CONSUL}),
 }
 
 
