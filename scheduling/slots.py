@@ -1,0 +1,374 @@
+"""Slot search: pure functions over plain data, no database and no clock.
+
+A slot needs, at the same time, the consulate open for interviews, one of its consuls
+free, an interpreter who speaks one of the person's languages free (unless the consul
+and the person share a language) and a video room at the facility free — before the
+case's deadline. Everything is turned into UTC minute intervals once:
+
+- the consulate's weekly windows (in its zone) minus closures, plus extra openings;
+  windows held for priority cases count only for priority (unaccompanied minors') cases;
+- per resource: its own availability minus its bookings, each booking widened on the
+  left by the new interview's buffer (so the new interview's trailing buffer never runs
+  into it; each stored booking already carries its own trailing buffer) and minus the
+  local days on which an interpreter reached the daily maximum;
+- per resource the set of start minutes whose interview fits, the union per kind, and
+  the intersection across kinds. Candidates are taken from that set on a grid aligned to
+  the consulate's local clock, earliest first, and each gets concrete resources.
+
+When nothing fits, `problems` says which part is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from scheduling import intervals as iv
+from scheduling import zones
+from scheduling.intervals import Interval, Intervals
+
+
+@dataclass(frozen=True)
+class Weekly:
+    """A weekly window in local time: weekday 0=Monday, minutes of the day [start, end)."""
+
+    weekday: int
+    start: int
+    end: int
+    priority_only: bool = False
+
+
+@dataclass(frozen=True)
+class DayException:
+    """A local date (or part of it) closed, or open beyond the weekly windows."""
+
+    day: date
+    start: int | None = None
+    end: int | None = None
+    available: bool = False
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Weekly windows and dated exceptions in one IANA zone."""
+
+    zone: str
+    weekly: tuple[Weekly, ...] = ()
+    exceptions: tuple[DayException, ...] = ()
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A consul, interpreter or room with its bookings (busy UTC intervals incl. buffer).
+
+    `schedule` None means the resource follows the consulate's hours (consuls).
+    """
+
+    id: int
+    name: str
+    schedule: Schedule | None = None
+    busy: tuple[Interval, ...] = ()
+    max_per_day: int | None = None
+    language: str | None = None
+    rank: int = 0  # lower is preferred (interpreters: native before fluent before working)
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """Everything slot search needs, in UTC minutes."""
+
+    earliest: int  # now plus the consulate's notice period
+    latest: int  # the interview must end by then (end of the deadline day)
+    length: int
+    buffer: int
+    step: int
+    consulate: Schedule
+    consuls: Sequence[Resource]
+    interpreters: Sequence[Resource] | None  # None: no interpreter needed
+    rooms: Sequence[Resource]
+    priority: bool = False
+    languages: tuple[str, ...] = ()
+    limit: int = 20
+    per_day: int | None = None  # at most this many slots per consulate-local day
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A bookable time with the resources that would hold it."""
+
+    start: int
+    end: int
+    consul_id: int
+    interpreter_id: int | None
+    room_id: int
+    priority_hold: bool = False
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why no (or no earlier) slot exists: a stable code and its parameters."""
+
+    code: str
+    params: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class SearchResult:
+    """Slots earliest first, and the problems found when there are none."""
+
+    slots: list[Slot]
+    problems: list[Problem]
+    window: Interval
+
+
+def availability(schedule: Schedule, low: int, high: int, *, priority: bool) -> Intervals:
+    """A schedule's open UTC intervals within [low, high).
+
+    Priority-only windows are open to priority cases and closed to all others even where
+    they overlap an ordinary window; closures beat both; extra openings add time.
+    """
+    regular = zones.expand_weekly(
+        schedule.zone,
+        ((w.weekday, w.start, w.end) for w in schedule.weekly if not w.priority_only),
+        low,
+        high,
+    )
+    held = zones.expand_weekly(
+        schedule.zone,
+        ((w.weekday, w.start, w.end) for w in schedule.weekly if w.priority_only),
+        low,
+        high,
+    )
+    opened = iv.union(regular, held) if priority else iv.subtract(regular, held)
+    extra = iv.normalize(
+        zones.local_span(schedule.zone, e.day, e.start, e.end)
+        for e in schedule.exceptions
+        if e.available
+    )
+    closed = iv.normalize(
+        zones.local_span(schedule.zone, e.day, e.start, e.end)
+        for e in schedule.exceptions
+        if not e.available
+    )
+    return iv.clip(iv.subtract(iv.union(opened, extra), closed), low, high)
+
+
+def held_time(schedule: Schedule, low: int, high: int) -> Intervals:
+    """The consulate's priority-only windows (to label slots taken from them)."""
+    return zones.expand_weekly(
+        schedule.zone,
+        ((w.weekday, w.start, w.end) for w in schedule.weekly if w.priority_only),
+        low,
+        high,
+    )
+
+
+def _capped_days(resource: Resource, zone_name: str) -> Intervals:
+    """Local days on which the resource already has its maximum number of interviews."""
+    if resource.max_per_day is None:
+        return []
+    per_day: dict[date, int] = {}
+    for start, _end in resource.busy:
+        day = zones.local_date(zone_name, start)
+        per_day[day] = per_day.get(day, 0) + 1
+    return iv.normalize(
+        zones.day_span(zone_name, day)
+        for day, count in per_day.items()
+        if count >= resource.max_per_day
+    )
+
+
+def free_time(
+    resource: Resource, base: Intervals, buffer: int, low: int, high: int, *, priority: bool
+) -> Intervals:
+    """When a resource could hold part of a new interview: its hours (or `base`) minus
+    bookings widened by `buffer` on the left, minus days at its daily maximum."""
+    if resource.schedule is not None:
+        open_time = availability(resource.schedule, low, high, priority=priority)
+        zone_name = resource.schedule.zone
+    else:
+        open_time = base
+        zone_name = "UTC"
+    busy = iv.normalize((start - buffer, end) for start, end in resource.busy)
+    free = iv.subtract(open_time, busy)
+    capped = _capped_days(resource, zone_name)
+    return iv.subtract(free, capped) if capped else free
+
+
+def _starts(
+    resources: Sequence[Resource],
+    base: Intervals,
+    request: SearchRequest,
+    low: int,
+    high: int,
+) -> list[tuple[Resource, Intervals]]:
+    out = []
+    for resource in resources:
+        free = free_time(resource, base, request.buffer, low, high, priority=request.priority)
+        fitting = iv.starts_fitting(free, request.length)
+        if fitting:
+            out.append((resource, fitting))
+    return out
+
+
+def _pick(options: list[tuple[Resource, Intervals]], start: int) -> Resource | None:
+    best: Resource | None = None
+    for resource, fitting in options:
+        if iv.contains(fitting, start) and (best is None or resource.rank < best.rank):
+            best = resource
+    return best
+
+
+def search(request: SearchRequest) -> SearchResult:
+    """Bookable slots, earliest first, or the reasons there are none."""
+    low, high = request.earliest, request.latest
+    window = (low, high)
+    if high - low < request.length:
+        code = "deadline_passed" if high <= low else "deadline_too_close"
+        return SearchResult([], [Problem(code)], window)
+    problems: list[Problem] = []
+    consulate_time = availability(request.consulate, low, high, priority=request.priority)
+    consulate_starts = iv.starts_fitting(consulate_time, request.length)
+    if not consulate_starts:
+        problems.append(Problem("consulate_closed"))
+    consuls = _starts(request.consuls, consulate_time, request, low, high)
+    if not request.consuls:
+        problems.append(Problem("no_consul"))
+    elif consulate_starts and not consuls:
+        problems.append(Problem("consuls_busy"))
+    interpreters: list[tuple[Resource, Intervals]] = []
+    if request.interpreters is not None:
+        interpreters = _starts(request.interpreters, [], request, low, high)
+        if not request.interpreters:
+            problems.append(Problem("no_interpreter", {"languages": list(request.languages)}))
+        elif not interpreters:
+            problems.append(
+                Problem("interpreters_unavailable", {"languages": list(request.languages)})
+            )
+    rooms = _starts(request.rooms, [], request, low, high)
+    if not request.rooms:
+        problems.append(Problem("no_room"))
+    elif not rooms:
+        problems.append(Problem("rooms_unavailable"))
+    if problems:
+        return SearchResult([], problems, window)
+
+    kinds = [consulate_starts, iv.union(*(f for _, f in consuls)), iv.union(*(f for _, f in rooms))]
+    if request.interpreters is not None:
+        kinds.append(iv.union(*(f for _, f in interpreters)))
+    common = iv.intersect_all(kinds)
+    slots = _enumerate(common, request, consuls, interpreters, rooms, low, high)
+    if not slots:
+        return SearchResult([], [Problem("no_common_time")], window)
+    return SearchResult(slots, [], window)
+
+
+def _enumerate(
+    common: Intervals,
+    request: SearchRequest,
+    consuls: list[tuple[Resource, Intervals]],
+    interpreters: list[tuple[Resource, Intervals]],
+    rooms: list[tuple[Resource, Intervals]],
+    low: int,
+    high: int,
+) -> list[Slot]:
+    held = held_time(request.consulate, low, high) if request.priority else []
+    zone_name = request.consulate.zone
+    slots: list[Slot] = []
+    per_day: dict[date, int] = {}
+    for first, stop in common:
+        candidate = first
+        while candidate < stop and len(slots) < request.limit:
+            # Align to the consulate's local clock: a 30-minute grid in Kathmandu (+05:45)
+            # is :00 and :30 local, not UTC.
+            misalignment = (candidate + zones.offset(zone_name, candidate)) % request.step
+            if misalignment:
+                candidate += request.step - misalignment
+                continue
+            day = zones.local_date(zone_name, candidate)
+            if request.per_day is not None and per_day.get(day, 0) >= request.per_day:
+                candidate = zones.day_span(zone_name, day)[1]
+                continue
+            consul = _pick(consuls, candidate)
+            room = _pick(rooms, candidate)
+            interpreter = (
+                _pick(interpreters, candidate) if request.interpreters is not None else None
+            )
+            if consul is not None and room is not None:
+                end = candidate + request.length
+                slots.append(
+                    Slot(
+                        start=candidate,
+                        end=end,
+                        consul_id=consul.id,
+                        interpreter_id=interpreter.id if interpreter else None,
+                        room_id=room.id,
+                        priority_hold=iv.overlaps(held, candidate, end),
+                    )
+                )
+                per_day[day] = per_day.get(day, 0) + 1
+            candidate += request.step
+        if len(slots) >= request.limit:
+            break
+    return slots
+
+
+def fits(request: SearchRequest, slot: Slot) -> list[Problem]:
+    """Why a chosen slot with its resources cannot be booked (empty when it can).
+
+    The same rules as `search`, for one slot; codes end in `_hours` (outside the
+    resource's availability), `_busy` (overlaps a booking or its buffer; params name the
+    clashing interval) or `_daily_limit`.
+    """
+    start, end = slot.start, slot.start + request.length
+    if start < request.earliest:
+        return [Problem("too_early")]
+    if end > request.latest:
+        return [Problem("after_deadline")]
+    # Only the hours around the slot matter; a day either side covers any buffer.
+    low, high = start - zones.MINUTES_PER_DAY, end + zones.MINUTES_PER_DAY
+    consulate_time = availability(request.consulate, low, high, priority=request.priority)
+    problems: list[Problem] = []
+    if not iv.covers(consulate_time, start, end):
+        problems.append(Problem("consulate_hours"))
+    checks: list[tuple[str, Sequence[Resource], int | None]] = [
+        ("consul", request.consuls, slot.consul_id),
+        ("room", request.rooms, slot.room_id),
+    ]
+    if request.interpreters is not None:
+        checks.append(("interpreter", request.interpreters, slot.interpreter_id))
+    for kind, resources, wanted in checks:
+        found = next((r for r in resources if r.id == wanted), None)
+        if found is None:
+            problems.append(Problem(f"{kind}_not_eligible", {"id": wanted}))
+            continue
+        problems.extend(_resource_problems(kind, found, request, start, end, low, high))
+    return problems
+
+
+def _resource_problems(
+    kind: str, resource: Resource, request: SearchRequest, start: int, end: int, low: int, high: int
+) -> list[Problem]:
+    if resource.schedule is not None:
+        open_time = availability(resource.schedule, low, high, priority=request.priority)
+        if not iv.covers(open_time, start, end):
+            return [Problem(f"{kind}_hours", {"id": resource.id})]
+    clashes = [
+        (b_start, b_end)
+        for b_start, b_end in resource.busy
+        if b_start - request.buffer < end and start < b_end
+    ]
+    if clashes:
+        return [Problem(f"{kind}_busy", {"id": resource.id, "clashes": clashes})]
+    if resource.max_per_day is not None:
+        zone_name = resource.schedule.zone if resource.schedule else "UTC"
+        day = zones.local_date(zone_name, start)
+        count = sum(
+            1 for b_start, _ in resource.busy if zones.local_date(zone_name, b_start) == day
+        )
+        if count >= resource.max_per_day:
+            return [
+                Problem(f"{kind}_daily_limit", {"id": resource.id, "limit": resource.max_per_day})
+            ]
+    return []
