@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,9 +20,14 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from interviews.consulates import Consulate
 from interviews.db import Base, UTCDateTime, utcnow
+from interviews.facilities import Facility
 
 _hasher = PasswordHasher()
+# Deliberately loose (one @, a dot in the domain, no spaces): the check that matters is
+# that mail arrives; reserved demo domains such as .test must still pass.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # A real hash to verify against when the e-mail is unknown, so timing does not reveal accounts.
 _DUMMY_HASH = _hasher.hash("not a real password")
 
@@ -126,6 +132,14 @@ async def create_user(
     if role is not Role.CONSUL and consulate_id is not None:
         raise AccountError("only consuls belong to a consulate")
     email = email.strip().lower()
+    if not _EMAIL.fullmatch(email):
+        raise AccountError(f"{email!r} is not an e-mail address")
+    if not name.strip():
+        raise AccountError("a user needs a name")
+    if facility_id is not None and await session.get(Facility, facility_id) is None:
+        raise AccountError(f"no facility with id {facility_id}")
+    if consulate_id is not None and await session.get(Consulate, consulate_id) is None:
+        raise AccountError(f"no consulate with id {consulate_id}")
     if await session.scalar(select(User.id).where(User.email == email)) is not None:
         raise AccountError(f"a user with e-mail {email} already exists")
     user = User(
