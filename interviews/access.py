@@ -29,6 +29,17 @@ class Action(StrEnum):
     CASE_QUEUE = "case.queue"
     DOCUMENT_UPLOAD = "document.upload"
     DOCUMENT_READ = "document.read"
+    SCHEDULE_CONSULATE = "schedule.consulate"
+    SCHEDULE_ROOMS = "schedule.rooms"
+    SCHEDULE_INTERPRETER = "schedule.interpreter"
+    SLOT_SEARCH = "slot.search"
+    INTERVIEW_REQUEST = "interview.request"
+    INTERVIEW_RESPOND = "interview.respond"
+    INTERVIEW_CHANGE = "interview.change"
+    INTERVIEW_READ = "interview.read"
+    CALENDAR_FACILITY = "calendar.facility"
+    CALENDAR_CONSULATE = "calendar.consulate"
+    CALENDAR_INTERPRETER = "calendar.interpreter"
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,18 @@ _ROLES: dict[Action, frozenset[Role]] = {
     Action.CASE_QUEUE: frozenset({Role.ADMIN, Role.STAFF}),
     Action.DOCUMENT_UPLOAD: frozenset({Role.ADMIN, Role.STAFF}),
     Action.DOCUMENT_READ: frozenset({Role.ADMIN, Role.STAFF, Role.CONSUL}),
+    # Scheduling: each party edits its own availability; staff book, consuls answer.
+    Action.SCHEDULE_CONSULATE: frozenset({Role.ADMIN, Role.CONSUL}),
+    Action.SCHEDULE_ROOMS: frozenset({Role.ADMIN, Role.STAFF}),
+    Action.SCHEDULE_INTERPRETER: frozenset({Role.ADMIN, Role.INTERPRETER}),
+    Action.SLOT_SEARCH: frozenset({Role.ADMIN, Role.STAFF}),
+    Action.INTERVIEW_REQUEST: frozenset({Role.ADMIN, Role.STAFF}),
+    Action.INTERVIEW_RESPOND: frozenset({Role.ADMIN, Role.CONSUL}),
+    Action.INTERVIEW_CHANGE: frozenset({Role.ADMIN, Role.STAFF, Role.CONSUL}),
+    Action.INTERVIEW_READ: frozenset(Role),
+    Action.CALENDAR_FACILITY: frozenset({Role.ADMIN, Role.STAFF}),
+    Action.CALENDAR_CONSULATE: frozenset({Role.ADMIN, Role.CONSUL}),
+    Action.CALENDAR_INTERPRETER: frozenset({Role.ADMIN, Role.INTERPRETER}),
 }
 
 
@@ -101,8 +124,13 @@ def authorize(
     *,
     consulate_id: int | None = None,
     facility_id: int | None = None,
+    user_id: int | None = None,
 ) -> Actor:
-    """Return the actor if it may do `action` on the given organisation, else raise."""
+    """Return the actor if it may do `action` on the given organisation, else raise.
+
+    `user_id` names the person the act concerns (an interpreter's own profile, calendar or
+    interview); an interpreter may act only where it is their own id.
+    """
     if actor is None:
         raise NotSignedIn(action.value)
     if actor.role not in _ROLES[action]:
@@ -117,4 +145,6 @@ def authorize(
         raise Forbidden(action, "this belongs to another consulate")
     if facility_id is not None and actor.role is Role.STAFF and actor.facility_id != facility_id:
         raise Forbidden(action, "this belongs to another facility")
+    if user_id is not None and actor.role is Role.INTERPRETER and actor.user_id != user_id:
+        raise Forbidden(action, "this belongs to someone else")
     return actor
