@@ -1,11 +1,15 @@
 """The consular directory: validated entries, search with filters and paging, and changes.
 
-Every create and update is written to the audit log with the fields before and after.
+Every create and update is written to the audit log with the fields before and after;
+`history` reads those rows back. Updates are compare-and-set on the entry's `version`, so
+two people editing at once cannot silently overwrite each other.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -16,15 +20,15 @@ from pydantic import (
     Field,
     HttpUrl,
     ValidationError,
+    ValidationInfo,
     field_validator,
-    model_validator,
 )
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import distinct, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from interviews import codes
 from interviews.access import Actor
-from interviews.audit import changes, record
+from interviews.audit import AuditEvent, changes, record
 from interviews.consulates import (
     Consulate,
     ConsulateEvidence,
@@ -83,20 +87,31 @@ class ConsulateIn(BaseModel):
     travel_document_days: Annotated[int, Field(ge=0, le=3650)] | None = None
     notes: Annotated[str, Field(max_length=10000)] = ""
 
-    @field_validator("jurisdiction", "languages", "accepted_evidence")
+    @field_validator("languages", "accepted_evidence")
     @classmethod
     def _dedupe(cls, values: list[Any]) -> list[Any]:
         return _unique(values)
 
-    @model_validator(mode="after")
-    def _questionnaire_rule(self) -> ConsulateIn:
-        if (
-            self.questionnaire_parameters is not None
-            and self.questionnaire_required is not None
-            and self.questionnaire_required > self.questionnaire_parameters
-        ):
-            raise ValueError("questionnaire_required cannot exceed questionnaire_parameters")
-        return self
+    @field_validator("jurisdiction")
+    @classmethod
+    def _sorted(cls, values: list[str]) -> list[str]:
+        # Jurisdiction is a set: kept sorted, as the database reads it back.
+        return sorted(set(values))
+
+    @field_validator("questionnaire_required")
+    @classmethod
+    def _questionnaire_rule(cls, value: int | None, info: ValidationInfo) -> int | None:
+        # A field validator (not a model one) so the error names the field that is wrong.
+        total = info.data.get("questionnaire_parameters")
+        if value is not None and total is not None and value > total:
+            raise ValueError("cannot exceed questionnaire_parameters")
+        return value
+
+
+class ConsulateUpdate(ConsulateIn):
+    """A full replacement; `version` is the one the editor started from (stale → refused)."""
+
+    version: Annotated[int, Field(ge=1)] | None = None
 
 
 class DirectoryError(ValueError):
@@ -105,6 +120,18 @@ class DirectoryError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class StaleEntry(DirectoryError):
+    """The entry changed since the editor loaded it; their save would overwrite that change."""
+
+    def __init__(self, current_version: int) -> None:
+        super().__init__(
+            "version",
+            f"the entry was changed by someone else (now version {current_version}); "
+            "reload it and apply your changes again",
+        )
+        self.current_version = current_version
 
 
 def field_errors(error: ValidationError) -> list[dict[str, str]]:
@@ -147,6 +174,14 @@ def as_dict(entry: Consulate) -> dict[str, Any]:
     }
 
 
+def as_input(entry: Consulate) -> dict[str, Any]:
+    """The entry as a `ConsulateIn` body: what a client would PUT back unchanged."""
+    data = as_dict(entry)
+    for volatile in ("updated_at", "version", "id"):
+        data.pop(volatile)
+    return data
+
+
 def _apply(entry: Consulate, data: ConsulateIn) -> None:
     entry.name = data.name
     entry.country = data.country
@@ -166,15 +201,25 @@ def _apply(entry: Consulate, data: ConsulateIn) -> None:
     entry.questionnaire_required = data.questionnaire_required
     entry.travel_document_days = data.travel_document_days
     entry.notes = data.notes
-    entry.jurisdiction_rows = [ConsulateJurisdiction(country=c) for c in data.jurisdiction]
-    entry.language_rows = [
-        ConsulateLanguage(language=code, position=i) for i, code in enumerate(data.languages)
-    ]
-    entry.evidence_rows = [
-        ConsulateEvidence(evidence=ev.value, position=i)
-        for i, ev in enumerate(data.accepted_evidence)
-    ]
-    entry.updated_at = utcnow()
+    # Child rows are replaced only when the list changed, so an unchanged save writes nothing.
+    if entry.jurisdiction != data.jurisdiction:
+        entry.jurisdiction_rows = [ConsulateJurisdiction(country=c) for c in data.jurisdiction]
+    if entry.languages != data.languages:
+        entry.language_rows = [
+            ConsulateLanguage(language=code, position=i) for i, code in enumerate(data.languages)
+        ]
+    evidence = [ev.value for ev in data.accepted_evidence]
+    if entry.accepted_evidence != evidence:
+        entry.evidence_rows = [
+            ConsulateEvidence(evidence=ev, position=i) for i, ev in enumerate(evidence)
+        ]
+
+
+async def find_by_name(session: AsyncSession, name: str) -> Consulate | None:
+    """The entry with this name, ignoring case (names are unique that way)."""
+    return await session.scalar(
+        select(Consulate).where(func.lower(Consulate.name) == name.strip().lower())
+    )
 
 
 async def _check_name_free(session: AsyncSession, name: str, own_id: int | None) -> None:
@@ -190,7 +235,10 @@ async def create_entry(
 ) -> Consulate:
     """Add an entry and audit it."""
     await _check_name_free(session, data.name, None)
-    entry = Consulate(version=1)
+    # Empty collections set up front, so reading them after the flush needs no query.
+    entry = Consulate(
+        version=1, updated_at=utcnow(), jurisdiction_rows=[], language_rows=[], evidence_rows=[]
+    )
     _apply(entry, data)
     session.add(entry)
     await session.flush()
@@ -201,7 +249,7 @@ async def create_entry(
         target_type="consulate",
         target_id=entry.id,
         remote=remote,
-        details={"after": _auditable(entry)},
+        details={"after": as_input(entry), "version": 1},
     )
     return entry
 
@@ -213,38 +261,96 @@ async def update_entry(
     *,
     actor: Actor | None,
     remote: str = "",
-) -> Consulate:
-    """Replace an entry's fields, bump its version and audit before/after."""
+    expected_version: int | None = None,
+) -> bool:
+    """Replace an entry's fields, bump its version and audit before/after.
+
+    Returns whether anything changed. Raises StaleEntry when `expected_version` is not the
+    current one, or when another transaction saved the entry after it was loaded here.
+    """
+    loaded_version = entry.version
+    if expected_version is not None and expected_version != loaded_version:
+        raise StaleEntry(loaded_version)
     await _check_name_free(session, data.name, entry.id)
-    before = _auditable(entry)
+    before = as_input(entry)
     _apply(entry, data)
-    after = _auditable(entry)
-    diff = changes(before, after)
-    if diff:
-        entry.version += 1
-        await session.flush()
-        await record(
-            session,
-            "directory.update",
-            actor=actor,
-            target_type="consulate",
-            target_id=entry.id,
-            remote=remote,
-            details={"changes": diff},
-        )
-    return entry
-
-
-def _auditable(entry: Consulate) -> dict[str, Any]:
-    data = as_dict(entry)
-    for volatile in ("updated_at", "version", "id"):
-        data.pop(volatile)
-    return data
+    diff = changes(before, as_input(entry))
+    if not diff:
+        return False
+    # Compare-and-set in the database: a concurrent save that committed first wins, this
+    # one is refused instead of silently overwriting it.
+    bumped = await session.execute(
+        update(Consulate)
+        .where(Consulate.id == entry.id, Consulate.version == loaded_version)
+        .values(version=loaded_version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(bumped, "rowcount", 0) != 1:
+        current = await session.scalar(select(Consulate.version).where(Consulate.id == entry.id))
+        raise StaleEntry(int(current or loaded_version))
+    entry.version = loaded_version + 1
+    entry.updated_at = utcnow()
+    await session.flush()
+    await record(
+        session,
+        "directory.update",
+        actor=actor,
+        target_type="consulate",
+        target_id=entry.id,
+        remote=remote,
+        details={"changes": diff, "version": entry.version},
+    )
+    return True
 
 
 async def get_entry(session: AsyncSession, entry_id: int) -> Consulate | None:
     """One entry by id."""
     return await session.get(Consulate, entry_id)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One audited change to an entry: who, when, and each field before and after."""
+
+    at: datetime
+    action: str
+    user_id: int | None
+    user_name: str
+    role: str
+    version: int | None
+    fields: dict[str, tuple[Any, Any]]
+
+
+async def history(session: AsyncSession, entry_id: int) -> list[Change]:
+    """The entry's audited changes, newest first (the remote address is not included)."""
+    rows = await session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.target_type == "consulate",
+            AuditEvent.target_id == str(entry_id),
+            AuditEvent.action.in_(["directory.create", "directory.update"]),
+        )
+        .order_by(AuditEvent.id.desc())
+    )
+    out = []
+    for event in rows:
+        details = event.details or {}
+        if event.action == "directory.create":
+            fields = {k: (None, v) for k, v in (details.get("after") or {}).items()}
+        else:
+            fields = {k: (pair[0], pair[1]) for k, pair in (details.get("changes") or {}).items()}
+        out.append(
+            Change(
+                at=event.at,
+                action=event.action,
+                user_id=event.user_id,
+                user_name=event.user_name,
+                role=event.role,
+                version=details.get("version"),
+                fields=fields,
+            )
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -256,6 +362,36 @@ class Filters:
     jurisdiction: str = ""
     language: str = ""
     video: bool | None = None
+
+
+class SearchQuery(BaseModel):
+    """Search parameters as clients send them (query string); codes are checked."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    q: Annotated[str, Field(max_length=200)] = ""
+    country: CountryCode | None = None
+    jurisdiction: CountryCode | None = None
+    language: LanguageCode | None = None
+    video: bool | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    offset: Annotated[int, Field(ge=0)] = 0
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> SearchQuery:
+        """Validate query-string values; empty ones mean "no filter"."""
+        return cls.model_validate({k: v for k, v in params.items() if v.strip() != ""})
+
+    @property
+    def filters(self) -> Filters:
+        """The filters part, for `search`."""
+        return Filters(
+            q=self.q,
+            country=self.country or "",
+            jurisdiction=self.jurisdiction or "",
+            language=self.language or "",
+            video=self.video,
+        )
 
 
 @dataclass(frozen=True)
@@ -272,10 +408,7 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def search(
-    session: AsyncSession, filters: Filters, *, limit: int = 50, offset: int = 0
-) -> Page:
-    """Entries matching all filters, ordered by country represented then name."""
+def _conditions(filters: Filters) -> list[Any]:
     conditions: list[Any] = []
     if filters.q:
         pattern = f"%{_like_escape(filters.q.lower())}%"
@@ -303,6 +436,14 @@ async def search(
         )
     if filters.video is not None:
         conditions.append(Consulate.video_interviews == filters.video)
+    return conditions
+
+
+async def search(
+    session: AsyncSession, filters: Filters, *, limit: int = 50, offset: int = 0
+) -> Page:
+    """Entries matching all filters, ordered by country represented then name."""
+    conditions = _conditions(filters)
     total = await session.scalar(select(func.count(Consulate.id)).where(*conditions)) or 0
     rows = await session.scalars(
         select(Consulate)
@@ -314,7 +455,26 @@ async def search(
     return Page(list(rows.all()), int(total), limit, offset)
 
 
+@dataclass(frozen=True)
+class Choices:
+    """Codes that occur in the directory, for the search form's select boxes."""
+
+    countries: list[str]
+    jurisdictions: list[str]
+    languages: list[str]
+
+
+async def filter_choices(session: AsyncSession) -> Choices:
+    """Countries represented, countries served and languages that some entry has."""
+    countries = await session.scalars(select(distinct(Consulate.country)))
+    served = await session.scalars(select(distinct(ConsulateJurisdiction.country)))
+    languages = await session.scalars(select(distinct(ConsulateLanguage.language)))
+    return Choices(sorted(countries.all()), sorted(served.all()), sorted(languages.all()))
+
+
 async def all_entries(session: AsyncSession) -> list[Consulate]:
     """Every entry, in directory order (for export)."""
-    rows = await session.scalars(select(Consulate).order_by(Consulate.country, Consulate.name))
+    rows = await session.scalars(
+        select(Consulate).order_by(Consulate.country, Consulate.name, Consulate.id)
+    )
     return list(rows.all())

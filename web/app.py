@@ -9,6 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from interviews.db import make_engine, make_sessionmaker, upgrade, utcnow
+from interviews.document_store import DocumentStore, load_or_create_key
 from web import openapi
 from web.auth import auth_middleware
 from web.errors import error_middleware
@@ -17,13 +18,22 @@ from web.keys import (
     ACTOR,
     CATALOGS,
     CLOCK,
+    DOCUMENT_STORE,
     ENGINE,
     OPENAPI_DOCUMENT,
     SECRET_KEY,
     SESSIONMAKER,
     SETTINGS,
 )
-from web.routes import auth, health
+from web.routes import (
+    auth,
+    cases_api,
+    cases_pages,
+    directory_api,
+    directory_pages,
+    documents_api,
+    health,
+)
 from web.routes import openapi as openapi_routes
 from web.settings import Settings
 from web.templating import setup_templates
@@ -76,12 +86,25 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[CLOCK] = utcnow
     app[SECRET_KEY] = load_secret_key(settings)
+    app[DOCUMENT_STORE] = DocumentStore(
+        settings.data_dir / "documents",
+        load_or_create_key(settings.document_key, settings.data_dir),
+    )
     app[CATALOGS] = Catalogs.load()
     app.cleanup_ctx.append(_database)
     app.on_response_prepare.append(_security_headers)
     setup_templates(app)
     # Every routes module: registered here and described in the OpenAPI document.
-    modules = [health, auth, openapi_routes]
+    modules = [
+        health,
+        auth,
+        openapi_routes,
+        directory_api,
+        directory_pages,
+        cases_api,
+        cases_pages,
+        documents_api,
+    ]
     for module in modules:
         app.add_routes(module.routes)
     app[OPENAPI_DOCUMENT] = openapi.build(modules)

@@ -13,8 +13,10 @@ from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from interviews import accounts
+from interviews import accounts, directory, directory_csv
+from interviews.access import Action, Actor, Forbidden, authorize
 from interviews.accounts import AccountError, Role
+from interviews.audit import record
 from interviews.db import make_engine, make_sessionmaker, upgrade
 from web.app import create_app
 from web.settings import Settings
@@ -115,6 +117,64 @@ def _users_token(args: argparse.Namespace) -> int:
     return asyncio.run(_with_session(_settings(args), work))
 
 
+async def _directory_actor(session: AsyncSession, email: str | None) -> Actor | None:
+    """The admin an import is recorded under (--by), or None for the system itself."""
+    if email is None:
+        return None
+    user = await accounts.find_user(session, email)
+    if user is None or user.disabled:
+        raise AccountError(f"no active user with e-mail {email}")
+    return authorize(Actor.of(user), Action.DIRECTORY_IMPORT)
+
+
+def _directory_import(args: argparse.Namespace) -> int:
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"consulink: cannot read {args.file}: {error}", file=sys.stderr)
+        return 2
+
+    async def work(session: AsyncSession) -> int:
+        actor = await _directory_actor(session, args.by)
+        report = await directory_csv.import_csv(session, text, actor=actor, remote="cli")
+        counts = report.as_dict()
+        print(
+            f"Imported {args.file}: {counts['created']} added, {counts['updated']} changed, "
+            f"{counts['unchanged']} already up to date."
+        )
+        return 0
+
+    try:
+        return asyncio.run(_with_session(_settings(args), work))
+    except directory_csv.CsvImportError as error:
+        print(f"consulink: {args.file}: {error}", file=sys.stderr)
+        for problem in error.errors:
+            where = f"row {problem.row}" + (f", column {problem.field}" if problem.field else "")
+            print(f"  {where}: {problem.message}", file=sys.stderr)
+        return 2
+    except Forbidden as error:
+        print(f"consulink: {error}", file=sys.stderr)
+        return 2
+
+
+def _directory_export(args: argparse.Namespace) -> int:
+    exported: list[str] = []
+
+    async def work(session: AsyncSession) -> int:
+        entries = await directory.all_entries(session)
+        exported.append(directory_csv.export_text(entries))
+        await record(session, "directory.export", actor=None, target_type="directory", remote="cli")
+        return len(entries)
+
+    count = asyncio.run(_with_session(_settings(args), work))
+    if args.file == "-":
+        sys.stdout.write(exported[0])
+    else:
+        Path(args.file).write_text(exported[0], encoding="utf-8", newline="")
+        print(f"Exported {count} entries to {args.file}.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     common = argparse.ArgumentParser(add_help=False)
@@ -154,6 +214,20 @@ def build_parser() -> argparse.ArgumentParser:
     tok.add_argument("email")
     tok.add_argument("--label", default="cli")
     tok.set_defaults(run=_users_token)
+
+    directory = sub.add_parser("directory", help="the consular directory as CSV")
+    dir_sub = directory.add_subparsers(dest="directory", required=True)
+    imp = dir_sub.add_parser(
+        "import",
+        parents=[common],
+        help="add and update entries from a CSV file (all rows or none; exit 2 on bad rows)",
+    )
+    imp.add_argument("file", help="CSV file in the export's format")
+    imp.add_argument("--by", metavar="EMAIL", help="admin the changes are recorded under")
+    imp.set_defaults(run=_directory_import)
+    exp = dir_sub.add_parser("export", parents=[common], help="write the directory as CSV")
+    exp.add_argument("file", help="where to write it ('-' for standard output)")
+    exp.set_defaults(run=_directory_export)
     return parser
 
 
