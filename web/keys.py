@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from interviews.access import Actor
 from interviews.accounts import User
+from interviews.document_store import DocumentStore
 from web.i18n import Catalogs
 from web.settings import Settings
 
@@ -28,3 +29,5 @@ USER = web.RequestKey("user", User)
 CSRF_TOKEN = web.RequestKey("csrf_token", str)
 LANGUAGE = web.RequestKey("language", str)
 OPENAPI_DOCUMENT = web.AppKey("openapi_document", dict[str, Any])
+# Encrypted document files under <data-dir>/documents (see interviews.document_store).
+DOCUMENT_STORE = web.AppKey("document_store", DocumentStore)

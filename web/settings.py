@@ -51,6 +51,32 @@ class Settings(BaseSettings):
     default_language: str = Field(
         "en", pattern="^(en|es)$", description="Page language when the browser says nothing."
     )
+    max_document_bytes: int = Field(
+        15 * 1_048_576,
+        gt=0,
+        description="Largest document upload accepted, in bytes (else 413); applies to the "
+        "upload routes only, instead of max_body_bytes.",
+    )
+    max_image_pixels: int = Field(
+        40_000_000,
+        gt=0,
+        le=89_478_485,
+        description="Largest image accepted, in pixels (width × height), checked from the "
+        "header before decoding; guards against decompression bombs.",
+    )
+    document_key: str | None = Field(
+        None,
+        description="Base64 of the 32-byte AES-256-GCM key that encrypts documents at rest; "
+        "empty means one is generated once and kept (mode 600) in <data-dir>/document.key. "
+        "See docs/operators.md.",
+    )
+    queue_near_deadline_days: int = Field(
+        7,
+        ge=0,
+        le=365,
+        description="Cases whose legal deadline is this many days away or fewer are marked "
+        "'deadline near' in the work queue.",
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,0 +1,122 @@
+"""A case's status path and its history: who moved it, when, from where to where, and why.
+
+open → interview requested → interview held → identity confirmed / not confirmed / more
+information needed → travel document requested → travel document issued → closed
+(returned, released, transferred). A person may be released or transferred at any point
+(e.g. the legal deadline passed), so those two closures are open from every active state;
+closed cases stay closed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from interviews.access import Actor
+from interviews.audit import record
+from interviews.cases import Case, CaseStatus, CaseStatusChange
+
+S = CaseStatus
+_ALWAYS = (S.CLOSED_RELEASED, S.CLOSED_TRANSFERRED)
+
+# Forward moves, plus the few backward ones real work needs (another interview, more evidence).
+TRANSITIONS: dict[CaseStatus, tuple[CaseStatus, ...]] = {
+    S.OPEN: (S.INTERVIEW_REQUESTED, S.MORE_INFORMATION_NEEDED, *_ALWAYS),
+    S.INTERVIEW_REQUESTED: (S.INTERVIEW_HELD, S.OPEN, *_ALWAYS),
+    S.INTERVIEW_HELD: (
+        S.IDENTITY_CONFIRMED,
+        S.IDENTITY_NOT_CONFIRMED,
+        S.MORE_INFORMATION_NEEDED,
+        S.INTERVIEW_REQUESTED,
+        *_ALWAYS,
+    ),
+    S.MORE_INFORMATION_NEEDED: (
+        S.INTERVIEW_REQUESTED,
+        S.IDENTITY_CONFIRMED,
+        S.IDENTITY_NOT_CONFIRMED,
+        *_ALWAYS,
+    ),
+    S.IDENTITY_CONFIRMED: (S.TRAVEL_DOCUMENT_REQUESTED, S.CLOSED_RETURNED, *_ALWAYS),
+    S.IDENTITY_NOT_CONFIRMED: (S.INTERVIEW_REQUESTED, S.MORE_INFORMATION_NEEDED, *_ALWAYS),
+    S.TRAVEL_DOCUMENT_REQUESTED: (S.TRAVEL_DOCUMENT_ISSUED, S.MORE_INFORMATION_NEEDED, *_ALWAYS),
+    S.TRAVEL_DOCUMENT_ISSUED: (S.CLOSED_RETURNED, *_ALWAYS),
+    S.CLOSED_RETURNED: (),
+    S.CLOSED_RELEASED: (),
+    S.CLOSED_TRANSFERRED: (),
+}
+
+
+class TransitionRefused(ValueError):
+    """The move is not on the path; `allowed` lists where the case may go from here."""
+
+    def __init__(self, current: CaseStatus, wanted: CaseStatus) -> None:
+        self.current = current
+        self.wanted = wanted
+        self.allowed = [status.value for status in TRANSITIONS[current]]
+        super().__init__(
+            f"a case that is {current.value} cannot become {wanted.value}"
+            + (f"; allowed next: {', '.join(self.allowed)}" if self.allowed else "; it is closed")
+        )
+
+
+def allowed_next(status: CaseStatus) -> tuple[CaseStatus, ...]:
+    """Where a case in `status` may move next."""
+    return TRANSITIONS[status]
+
+
+async def change_status(
+    session: AsyncSession,
+    case: Case,
+    wanted: CaseStatus,
+    *,
+    actor: Actor | None,
+    reason: str,
+    now: datetime,
+    remote: str = "",
+) -> CaseStatusChange:
+    """Move `case` to `wanted` if the path allows it; history row and audit event included.
+
+    The caller has loaded the case through `case_access.load_case` (Action.CASE_STATUS);
+    automatic moves (e.g. an interview was booked) pass the acting user or None.
+    """
+    current = case.case_status
+    if wanted not in TRANSITIONS[current]:
+        raise TransitionRefused(current, wanted)
+    change = CaseStatusChange(
+        case_id=case.id,
+        at=now,
+        user_id=actor.user_id if actor else None,
+        user_name=actor.name if actor else "",
+        from_status=current.value,
+        to_status=wanted.value,
+        reason=reason,
+    )
+    session.add(change)
+    case.status = wanted.value
+    case.updated_at = now
+    case.version += 1
+    await session.flush()
+    await record(
+        session,
+        "case.status",
+        actor=actor,
+        target_type="case",
+        target_id=case.id,
+        remote=remote,
+        details={"from": current.value, "to": wanted.value},
+        note=reason,
+        now=now,
+    )
+    return change
+
+
+async def status_history(session: AsyncSession, case_id: int) -> list[CaseStatusChange]:
+    """A case's status changes, oldest first."""
+    rows = await session.scalars(
+        select(CaseStatusChange)
+        .where(CaseStatusChange.case_id == case_id)
+        .order_by(CaseStatusChange.at, CaseStatusChange.id)
+    )
+    return list(rows.all())
