@@ -173,5 +173,31 @@ async def upload(
     """Upload a file as a browser would (multipart); returns the response."""
     form = aiohttp.FormData()
     form.add_field("kind", kind)
-    form.add_field("file", data, filename=filename, content_type="application/octet-stream")
+    # A file object, as aiohttp warns about (and tests turn into errors) large raw bytes.
+    form.add_field(
+        "file", io.BytesIO(data), filename=filename, content_type="application/octet-stream"
+    )
     return await client.post(f"/api/cases/{case_id}/documents", data=form, headers=headers)
+
+
+async def upload_raw_name(
+    client: Client, headers: dict[str, str], case_id: int, data: bytes, raw_name: bytes
+) -> Any:
+    """Upload with the file name's bytes exactly as given (as a hostile client could)."""
+    boundary = "----consulinktestboundary"
+    body = (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="kind"\r\n\r\n'
+        "photo\r\n"
+        f"--{boundary}\r\n".encode()
+        + b'Content-Disposition: form-data; name="file"; filename="'
+        + raw_name
+        + b'"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return await client.post(
+        f"/api/cases/{case_id}/documents",
+        data=io.BytesIO(body),
+        headers={**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )

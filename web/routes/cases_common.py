@@ -8,8 +8,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDictProxy
 
 from interviews.access import Actor
@@ -124,6 +126,16 @@ async def read_upload(request: web.Request) -> Upload:
     if request.content.at_eof():
         # Already parsed by the CSRF check of a plain form post (small bodies only).
         return _from_parsed(await request.post(), limit)
+    try:
+        return await _stream_parts(request, limit)
+    except (HttpProcessingError, ValueError) as error:
+        # Malformed framing or headers, e.g. control characters in a part's file name.
+        message = f"the upload is not a valid multipart form ({error.__class__.__name__}); "
+        message += "the file name must be a plain name without control characters"
+        raise invalid([{"field": "file", "message": message}]) from None
+
+
+async def _stream_parts(request: web.Request, limit: int) -> Upload:
     fields: dict[str, str] = {}
     filename: str | None = None
     data = b""
@@ -135,7 +147,9 @@ async def read_upload(request: web.Request) -> Upload:
         if not isinstance(part, BodyPartReader):
             raise invalid([{"field": "file", "message": "nested multipart is not accepted"}])
         if part.name == "file":
-            filename = part.filename
+            # Browsers and aiohttp percent-encode quotes, line breaks (and aiohttp more) in
+            # the multipart file name; decode, so the name is checked as the user wrote it.
+            filename = unquote(part.filename) if part.filename is not None else None
             data = await _read_part(part, limit)
         elif part.name:
             raw = await _read_part(part, MAX_FORM_FIELD)
@@ -153,4 +167,4 @@ def _from_parsed(form: MultiDictProxy[Any], limit: int) -> Upload:
     data = upload.file.read(limit + 1)
     if len(data) > limit:
         raise _too_large(limit)
-    return Upload(fields, upload.filename, data)
+    return Upload(fields, unquote(upload.filename), data)
