@@ -4,7 +4,7 @@ Add a module here when it declares tables; migrations are generated from this me
 """
 
 from interviews.accounts import ApiToken, LoginSession, User
-from interviews.audit import AuditEvent
+from interviews.audit import AuditEvent, AuditHead
 from interviews.cases import Case, CaseLanguage, CaseReferenceCounter, CaseStatusChange
 from interviews.consulates import (
     Consulate,
@@ -15,14 +15,18 @@ from interviews.consulates import (
 from interviews.db import Base
 from interviews.documents import Document
 from interviews.facilities import Facility
+from interviews.questionnaire_answers import CaseQuestionnaire, QuestionnaireAnswer
+from interviews.questionnaires import Questionnaire, QuestionnaireParameter
 from interviews.sharing import CaseShare, FacilitySupervisor
 
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "AuditHead",
     "Base",
     "Case",
     "CaseLanguage",
+    "CaseQuestionnaire",
     "CaseReferenceCounter",
     "CaseShare",
     "CaseStatusChange",
@@ -34,5 +38,8 @@ __all__ = [
     "Facility",
     "FacilitySupervisor",
     "LoginSession",
+    "Questionnaire",
+    "QuestionnaireAnswer",
+    "QuestionnaireParameter",
     "User",
 ]
