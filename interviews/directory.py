@@ -1,4 +1,4 @@
-"""The consular directory: validated entries, search with filters and paging, and changes.
+"""The consular directory: validated entries, their changes and history (search: directory_search).
 
 Every create and update is written to the audit log with the fields before and after;
 `history` reads those rows back. Updates are compare-and-set on the entry's `version`, so
@@ -7,7 +7,6 @@ two people editing at once cannot silently overwrite each other.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -23,7 +22,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from sqlalchemy import distinct, exists, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from interviews import codes
@@ -351,125 +350,6 @@ async def history(session: AsyncSession, entry_id: int) -> list[Change]:
             )
         )
     return out
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Directory search filters; empty fields do not filter."""
-
-    q: str = ""
-    country: str = ""
-    jurisdiction: str = ""
-    language: str = ""
-    video: bool | None = None
-
-
-class SearchQuery(BaseModel):
-    """Search parameters as clients send them (query string); codes are checked."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    q: Annotated[str, Field(max_length=200)] = ""
-    country: CountryCode | None = None
-    jurisdiction: CountryCode | None = None
-    language: LanguageCode | None = None
-    video: bool | None = None
-    limit: Annotated[int, Field(ge=1, le=200)] = 50
-    offset: Annotated[int, Field(ge=0)] = 0
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> SearchQuery:
-        """Validate query-string values; empty ones mean "no filter"."""
-        return cls.model_validate({k: v for k, v in params.items() if v.strip() != ""})
-
-    @property
-    def filters(self) -> Filters:
-        """The filters part, for `search`."""
-        return Filters(
-            q=self.q,
-            country=self.country or "",
-            jurisdiction=self.jurisdiction or "",
-            language=self.language or "",
-            video=self.video,
-        )
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of search results."""
-
-    items: list[Consulate]
-    total: int
-    limit: int
-    offset: int
-
-
-def _like_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _conditions(filters: Filters) -> list[Any]:
-    conditions: list[Any] = []
-    if filters.q:
-        pattern = f"%{_like_escape(filters.q.lower())}%"
-        conditions.append(
-            or_(
-                func.lower(Consulate.name).like(pattern, escape="\\"),
-                func.lower(Consulate.city).like(pattern, escape="\\"),
-            )
-        )
-    if filters.country:
-        conditions.append(Consulate.country == filters.country)
-    if filters.jurisdiction:
-        conditions.append(
-            exists().where(
-                ConsulateJurisdiction.consulate_id == Consulate.id,
-                ConsulateJurisdiction.country == filters.jurisdiction,
-            )
-        )
-    if filters.language:
-        conditions.append(
-            exists().where(
-                ConsulateLanguage.consulate_id == Consulate.id,
-                ConsulateLanguage.language == filters.language,
-            )
-        )
-    if filters.video is not None:
-        conditions.append(Consulate.video_interviews == filters.video)
-    return conditions
-
-
-async def search(
-    session: AsyncSession, filters: Filters, *, limit: int = 50, offset: int = 0
-) -> Page:
-    """Entries matching all filters, ordered by country represented then name."""
-    conditions = _conditions(filters)
-    total = await session.scalar(select(func.count(Consulate.id)).where(*conditions)) or 0
-    rows = await session.scalars(
-        select(Consulate)
-        .where(*conditions)
-        .order_by(Consulate.country, Consulate.name, Consulate.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return Page(list(rows.all()), int(total), limit, offset)
-
-
-@dataclass(frozen=True)
-class Choices:
-    """Codes that occur in the directory, for the search form's select boxes."""
-
-    countries: list[str]
-    jurisdictions: list[str]
-    languages: list[str]
-
-
-async def filter_choices(session: AsyncSession) -> Choices:
-    """Countries represented, countries served and languages that some entry has."""
-    countries = await session.scalars(select(distinct(Consulate.country)))
-    served = await session.scalars(select(distinct(ConsulateJurisdiction.country)))
-    languages = await session.scalars(select(distinct(ConsulateLanguage.language)))
-    return Choices(sorted(countries.all()), sorted(served.all()), sorted(languages.all()))
 
 
 async def all_entries(session: AsyncSession) -> list[Consulate]:

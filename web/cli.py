@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from interviews import accounts, directory, directory_csv
 from interviews.access import Action, Actor, Forbidden, authorize
 from interviews.accounts import AccountError, Role
-from interviews.audit import record
-from interviews.db import make_engine, make_sessionmaker, upgrade
+from interviews.audit import read_anchor, record, verify_chain, write_anchor
+from interviews.db import make_engine, make_sessionmaker, upgrade, utcnow
+from signaling.captions.catalog import install_translation_model, models_report
 from web.app import create_app
 from web.settings import Settings
 
@@ -175,6 +176,43 @@ def _directory_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _models_list(args: argparse.Namespace) -> int:
+    for line in models_report(_settings(args).caption_config()):
+        print(line)
+    return 0
+
+
+def _models_install(args: argparse.Namespace) -> int:
+    config = _settings(args).caption_config()
+    package = install_translation_model(args.file, config)
+    print(
+        f"Installed {package.source}→{package.target} ({package.description}) "
+        f"in {config.argos_packages_dir}."
+    )
+    return 0
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    anchor_path: Path | None = args.anchor
+
+    async def work(session: AsyncSession) -> int:
+        anchor = read_anchor(anchor_path) if anchor_path else None
+        report = await verify_chain(session, anchor=anchor)
+        if not report.ok:
+            print(f"chain broken at row {report.first_broken_id}: {report.problem}")
+            print(f"{report.rows} rows before it are intact.")
+            return 1
+        print(f"{report.rows} rows, chain intact")
+        print(f"head: row {report.head_id} sha256 {report.head_hash}")
+        if anchor_path:
+            write_anchor(anchor_path, report, utcnow())
+            checked = f"row {anchor.head_id} matched; " if anchor else ""
+            print(f"anchor: {checked}head saved to {anchor_path} (keep a copy off this host)")
+        return 0
+
+    return asyncio.run(_with_session(_settings(args), work))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     common = argparse.ArgumentParser(add_help=False)
@@ -215,8 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     tok.add_argument("--label", default="cli")
     tok.set_defaults(run=_users_token)
 
-    directory = sub.add_parser("directory", help="the consular directory as CSV")
-    dir_sub = directory.add_subparsers(dest="directory", required=True)
+    dir_parser = sub.add_parser("directory", help="the consular directory as CSV")
+    dir_sub = dir_parser.add_subparsers(dest="directory", required=True)
     imp = dir_sub.add_parser(
         "import",
         parents=[common],
@@ -228,6 +266,34 @@ def build_parser() -> argparse.ArgumentParser:
     exp = dir_sub.add_parser("export", parents=[common], help="write the directory as CSV")
     exp.add_argument("file", help="where to write it ('-' for standard output)")
     exp.set_defaults(run=_directory_export)
+
+    models = sub.add_parser("models", help="speech and translation models for live captions")
+    models_sub = models.add_subparsers(dest="models", required=True)
+    mlist = models_sub.add_parser(
+        "list", parents=[common], help="speech models, translation models and Apertium pairs"
+    )
+    mlist.set_defaults(run=_models_list)
+    minstall = models_sub.add_parser(
+        "install", parents=[common], help="install an Argos translation model (.argosmodel file)"
+    )
+    minstall.add_argument("file", type=Path, help="the .argosmodel file")
+    minstall.set_defaults(run=_models_install)
+    audit = sub.add_parser("audit", help="the audit log").add_subparsers(
+        dest="audit", required=True
+    )
+    verify = audit.add_parser(
+        "verify",
+        parents=[common],
+        help="check the audit log's hash chain (exit 1 naming the first broken row)",
+    )
+    verify.add_argument(
+        "--anchor",
+        type=Path,
+        metavar="FILE",
+        help="check the head saved in FILE by the last run (catches truncation and rewrites), "
+        "then save the new head there",
+    )
+    verify.set_defaults(run=_audit_verify)
     return parser
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from interviews import directory
+from interviews import directory, directory_search
 from interviews.access import Action, authorize
 from interviews.audit import record
 from interviews.consulates import Consulate
@@ -20,12 +20,12 @@ from interviews.directory import (
     ConsulateIn,
     ConsulateUpdate,
     DirectoryError,
-    SearchQuery,
     StaleEntry,
     as_dict,
     field_errors,
 )
 from interviews.directory_csv import COLUMNS, CsvImportError, export_csv, import_csv
+from interviews.directory_search import SearchQuery
 from web.errors import ApiError, conflict, invalid, not_found
 from web.keys import SESSIONMAKER
 from web.openapi import error_responses, json_ok
@@ -217,7 +217,7 @@ async def search(request: web.Request) -> web.Response:
     except ValidationError as error:
         raise invalid(field_errors(error)) from None
     async with request.app[SESSIONMAKER]() as session:
-        page = await directory.search(
+        page = await directory_search.search(
             session, query.filters, limit=query.limit, offset=query.offset
         )
         items = [as_dict(entry) for entry in page.items]

@@ -15,18 +15,18 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from pydantic import ValidationError
 
-from interviews import codes, directory
+from interviews import codes, directory, directory_search
 from interviews.access import Action, Actor, Forbidden, authorize
 from interviews.consulates import Consulate, ConsulateKind, Evidence
 from interviews.directory import (
     ConsulateIn,
     ConsulateUpdate,
     DirectoryError,
-    SearchQuery,
     StaleEntry,
     as_input,
 )
 from interviews.directory_csv import COLUMNS, CsvImportError, ImportReport, import_csv
+from interviews.directory_search import SearchQuery
 from web.errors import not_found
 from web.keys import CATALOGS, SESSIONMAKER, USER
 from web.request_tools import remote, signed_in, transaction
@@ -103,10 +103,10 @@ async def search_page(request: web.Request) -> web.Response:
         errors = localized_errors(error, gettext(request))
         query = SearchQuery(limit=PAGE_SIZE)
     async with request.app[SESSIONMAKER]() as session:
-        page = await directory.search(
+        page = await directory_search.search(
             session, query.filters, limit=query.limit, offset=query.offset
         )
-        choices = await directory.filter_choices(session)
+        choices = await directory_search.filter_choices(session)
     kept = {key: value for key, value in params.items() if value and key != "offset"}
 
     def page_link(offset: int) -> str:
