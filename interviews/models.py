@@ -18,11 +18,23 @@ from interviews.facilities import Facility
 from interviews.questionnaire_answers import CaseQuestionnaire, QuestionnaireAnswer
 from interviews.questionnaires import Questionnaire, QuestionnaireParameter
 from interviews.sharing import CaseShare, FacilitySupervisor
+from scheduling.appointments import Interview, Participant
+from scheduling.jobs import ScheduledJob
+from scheduling.resources import (
+    AvailabilityException,
+    AvailabilityWindow,
+    ConsulateSchedule,
+    InterpreterLanguage,
+    InterpreterProfile,
+    VideoRoom,
+)
 
 __all__ = [
     "ApiToken",
     "AuditEvent",
     "AuditHead",
+    "AvailabilityException",
+    "AvailabilityWindow",
     "Base",
     "Case",
     "CaseLanguage",
@@ -34,12 +46,19 @@ __all__ = [
     "ConsulateEvidence",
     "ConsulateJurisdiction",
     "ConsulateLanguage",
+    "ConsulateSchedule",
     "Document",
     "Facility",
     "FacilitySupervisor",
+    "InterpreterLanguage",
+    "InterpreterProfile",
+    "Interview",
     "LoginSession",
+    "Participant",
     "Questionnaire",
     "QuestionnaireAnswer",
     "QuestionnaireParameter",
+    "ScheduledJob",
     "User",
+    "VideoRoom",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -62,7 +63,7 @@ def test_interval_operations_agree_with_sets_of_minutes(
 ) -> None:
     na, nb = iv.normalize(a), iv.normalize(b)
     assert points(na) == points(a)
-    assert all(x[1] < y[0] for x, y in zip(na, na[1:], strict=False)), "merged and sorted"
+    assert all(x[1] < y[0] for x, y in pairwise(na)), "merged and sorted"
     assert points(iv.intersect(na, nb)) == points(a) & points(b)
     assert points(iv.subtract(na, nb)) == points(a) - points(b)
     assert points(iv.union(na, nb)) == points(a) | points(b)
@@ -93,9 +94,11 @@ def test_a_window_across_the_skipped_hour_is_an_hour_shorter() -> None:
     low, high = minute("2026-03-08T00:00"), minute("2026-03-09T00:00")
     (window,) = zones.expand_weekly("America/New_York", [(SUN, 60, 240)], low, high)
     assert window[1] - window[0] == 120  # 01:00 EST to 04:00 EDT is two real hours
-    assert zones.day_span("America/New_York", date(2026, 3, 8))[1] - zones.day_span(
-        "America/New_York", date(2026, 3, 8)
-    )[0] == 23 * 60
+    assert (
+        zones.day_span("America/New_York", date(2026, 3, 8))[1]
+        - zones.day_span("America/New_York", date(2026, 3, 8))[0]
+        == 23 * 60
+    )
 
 
 def test_autumn_day_has_25_hours_and_windows_keep_local_time() -> None:
@@ -161,8 +164,9 @@ def test_bookings_and_their_buffers_push_the_next_slot_back() -> None:
     busy = ((minute("2026-03-02T14:00"), minute("2026-03-02T15:15")),)
     result = search(request(consuls=[Resource(10, "Consul", busy=busy)]))
     assert iso(result.slots[0].start) == "2026-03-02 15:30"
-    # A booking from 16:00 needs our interview plus buffer to end by then: 15:30 + 60 + 15 > 16:00.
-    later = ((minute("2026-03-02T14:00"), minute("2026-03-02T15:15")),) + (
+    # Another booking from 16:00: 15:30 + 60 min + 15 min buffer would run into it.
+    later = (
+        (minute("2026-03-02T14:00"), minute("2026-03-02T15:15")),
         (minute("2026-03-02T16:00"), minute("2026-03-02T16:45")),
     )
     result = search(request(consuls=[Resource(10, "Consul", busy=later)]))
@@ -229,7 +233,14 @@ def test_slots_align_to_the_consulates_local_clock_in_kathmandu() -> None:
 def test_per_day_limit_spreads_slots_over_days() -> None:
     result = search(request(per_day=2, limit=6))
     days = [iso(s.start)[:10] for s in result.slots]
-    assert days == ["2026-03-02", "2026-03-02", "2026-03-03", "2026-03-03", "2026-03-04", "2026-03-04"]
+    assert days == [
+        "2026-03-02",
+        "2026-03-02",
+        "2026-03-03",
+        "2026-03-03",
+        "2026-03-04",
+        "2026-03-04",
+    ]
 
 
 def test_no_slot_says_what_is_missing() -> None:

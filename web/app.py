@@ -33,6 +33,8 @@ from web.routes import (
     directory_pages,
     documents_api,
     health,
+    scheduling_api,
+    scheduling_jobs,
 )
 from web.routes import openapi as openapi_routes
 from web.settings import Settings
@@ -92,6 +94,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[CATALOGS] = Catalogs.load()
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(scheduling_jobs.scheduling_context)
     app.on_response_prepare.append(_security_headers)
     setup_templates(app)
     # Every routes module: registered here and described in the OpenAPI document.
@@ -104,6 +107,8 @@ def create_app(settings: Settings) -> web.Application:
         cases_api,
         cases_pages,
         documents_api,
+        scheduling_api,
+        scheduling_jobs,
     ]
     for module in modules:
         app.add_routes(module.routes)

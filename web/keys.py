@@ -12,6 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from interviews.access import Actor
 from interviews.accounts import User
 from interviews.document_store import DocumentStore
+from scheduling.followups import Policy
+from scheduling.jobs import JobRunner
+from scheduling.scheduler import JobScheduler
+from scheduling.writes import WriteGate
 from web.i18n import Catalogs
 from web.settings import Settings
 
@@ -31,3 +35,9 @@ LANGUAGE = web.RequestKey("language", str)
 OPENAPI_DOCUMENT = web.AppKey("openapi_document", dict[str, Any])
 # Encrypted document files under <data-dir>/documents (see interviews.document_store).
 DOCUMENT_STORE = web.AppKey("document_store", DocumentStore)
+# Scheduling: write transactions (BEGIN IMMEDIATE / row locks), persistent jobs and the
+# APScheduler heartbeat that runs them, and the timing rules of booking follow-ups.
+WRITE_GATE = web.AppKey("write_gate", WriteGate)
+JOB_RUNNER = web.AppKey("job_runner", JobRunner)
+JOB_SCHEDULER = web.AppKey("job_scheduler", JobScheduler)
+BOOKING_POLICY = web.AppKey("booking_policy", Policy)

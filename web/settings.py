@@ -78,6 +78,57 @@ class Settings(BaseSettings):
         "'deadline near' in the work queue.",
     )
 
+    smtp_host: str | None = Field(
+        None,
+        description="SMTP server for invitations, reminders and alerts; empty means messages "
+        "are written as .eml files to <data-dir>/outbox/.",
+    )
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP server port.")
+    smtp_username: str | None = Field(None, description="SMTP user name (empty: no login).")
+    smtp_password: str | None = Field(None, description="SMTP password.")
+    smtp_starttls: bool = Field(
+        True, description="Upgrade the SMTP connection with STARTTLS (port 587)."
+    )
+    smtp_tls: bool = Field(False, description="Use TLS from the first byte (port 465).")
+    mail_from: str = Field(
+        "consulink@localhost", description="Sender address of every message consulink sends."
+    )
+    public_url: str | None = Field(
+        None,
+        description="Address people use to reach consulink, for links in e-mail (e.g. "
+        "https://consulink.example.org); empty means http://<host>:<port>.",
+    )
+    jobs_poll_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="How often the scheduler looks for due jobs (reminders, expiries, "
+        "alerts); a booking wakes it at once.",
+    )
+    request_expiry_hours: float = Field(
+        48.0,
+        gt=0,
+        description="An interview request the consul has not answered after this many hours "
+        "(or by its start) is cancelled, and everyone is told.",
+    )
+    no_show_minutes: int = Field(
+        15,
+        ge=1,
+        le=240,
+        description="A confirmed interview nobody joined this many minutes after its start "
+        "is marked not held.",
+    )
+    deadline_alert_days: int = Field(
+        7,
+        ge=1,
+        le=365,
+        description="The daily alert lists cases with no confirmed interview and fewer than "
+        "this many days to their deadline.",
+    )
+    deadline_alert_hour: int = Field(
+        13, ge=0, le=23, description="Hour of the day (UTC) when the daily deadline alert is sent."
+    )
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to the embedded SQLite file."""

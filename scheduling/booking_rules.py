@@ -1,0 +1,367 @@
+"""The rules a booking change must pass, its inputs and its errors (used by `booking`).
+
+`checked_slot` locks the resources a slot would hold, loads the bookings stored around it
+at that moment and applies the same rules as slot search (`slots.fits`); problems become
+a `BookingError`: 400 for a slot that could never be booked, 409 naming the clashing
+interviews when another booking holds the time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from interviews.access import Action, Actor, Forbidden, authorize
+from interviews.accounts import Role, User
+from interviews.case_status import allowed_next
+from interviews.cases import Case, CaseStatus
+from interviews.consulates import Consulate
+from interviews.sharing import active_share
+from scheduling import intervals as iv
+from scheduling import zones
+from scheduling.appointments import (
+    ACTIVE_VALUES,
+    Interview,
+    Participant,
+    ParticipantRole,
+    new_nonce,
+)
+from scheduling.search import SearchContext, case_consulates, load_context
+from scheduling.slots import Problem, Slot, fits, held_time
+from scheduling.writes import lock_resources
+
+NOBODY = 0  # a user id no one has: an interview without interpreter concerns no interpreter
+Reason = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class BookingError(Exception):
+    """A booking change refused: HTTP-like status, stable code, message, field, details."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        details: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.details = details
+
+
+class InterviewNotFound(LookupError):
+    """No interview with that id."""
+
+
+class BookIn(BaseModel):
+    """A booking request: a slot from the search, with the resources it named."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: int
+    consulate_id: int | None = None
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime | None = None
+    consul_id: int
+    interpreter_id: int | None = None
+    room_id: int
+
+
+class RescheduleIn(BaseModel):
+    """A new time (and optionally other resources) for an interview, and why."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime | None = None
+    consul_id: int | None = None
+    interpreter_id: int | None = None
+    room_id: int | None = None
+    reason: Reason
+
+
+class ReasonIn(BaseModel):
+    """Why an interview is declined or cancelled."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: Reason
+
+
+# -- loading ------------------------------------------------------------------------------
+
+
+async def load_interview(
+    session: AsyncSession,
+    actor: Actor | None,
+    interview_id: int,
+    action: Action,
+    *,
+    lock: bool = False,
+) -> Interview:
+    """The interview if `actor` may do `action` on it; consuls also need the case shared."""
+    query = select(Interview).where(Interview.id == interview_id)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=Interview)
+    interview = await session.scalar(query)
+    if interview is None:
+        authorize(actor, action)
+        raise InterviewNotFound(interview_id)
+    checked = authorize(
+        actor,
+        action,
+        consulate_id=interview.consulate_id,
+        facility_id=interview.facility_id,
+        user_id=interview.interpreter_id if interview.interpreter_id is not None else NOBODY,
+    )
+    if (
+        checked.role is Role.CONSUL
+        and await active_share(session, interview.case_id, interview.consulate_id) is None
+    ):
+        raise Forbidden(action, "this case is no longer shared with your consulate")
+    return interview
+
+
+async def consulate_for(session: AsyncSession, case: Case, consulate_id: int | None) -> Consulate:
+    shared = await case_consulates(session, case.id)
+    if consulate_id is None:
+        if len(shared) == 1:
+            return shared[0]
+        if not shared:
+            raise BookingError(
+                409, "not_shared", "Share the case with a consulate before booking an interview."
+            )
+        raise BookingError(
+            400,
+            "invalid",
+            "The case is shared with several consulates: choose one.",
+            field="consulate_id",
+        )
+    for consulate in shared:
+        if consulate.id == consulate_id:
+            return consulate
+    raise BookingError(
+        400, "invalid", "The case is not shared with this consulate.", field="consulate_id"
+    )
+
+
+# -- checks -------------------------------------------------------------------------------
+
+_FIELD = {"consul": "consul_id", "interpreter": "interpreter_id", "room": "room_id"}
+
+
+def _check_times(starts_at: datetime, ends_at: datetime | None, minutes: int) -> None:
+    if starts_at.second or starts_at.microsecond:
+        raise BookingError(400, "invalid", "Give a whole minute.", field="starts_at")
+    if ends_at is not None:
+        if ends_at <= starts_at:
+            raise BookingError(400, "invalid", "The end must be after the start.", field="ends_at")
+        if ends_at - starts_at != timedelta(minutes=minutes):
+            raise BookingError(
+                400,
+                "invalid",
+                f"Interviews with this consulate last {minutes} minutes.",
+                field="ends_at",
+            )
+
+
+def _raise_for(problems: list[Problem], context: SearchContext, slot: Slot) -> None:
+    """Turn the slot's problems into one BookingError: invalid input (400) before clashes (409)."""
+    if not problems:
+        return
+    messages = {
+        "too_early": "The slot is in the past or inside the consulate's notice period.",
+        "after_deadline": "The slot ends after the case's deadline.",
+        "consulate_hours": "The slot is outside the consulate's interview hours.",
+        "consul_not_eligible": "This consul does not belong to the consulate.",
+        "interpreter_not_eligible": "This interpreter does not work in any of the person's "
+        "languages (or is not available for interviews).",
+        "room_not_eligible": "This room is not an active video room of the case's facility.",
+        "consul_hours": "The slot is outside the consulate's interview hours.",
+        "interpreter_hours": "The slot is outside the interpreter's hours.",
+        "room_hours": "The slot is outside the room's hours.",
+    }
+    invalid = [p for p in problems if p.code in messages]
+    if invalid:
+        first = invalid[0]
+        kind = first.code.split("_")[0]
+        raise BookingError(
+            400,
+            "invalid",
+            messages[first.code],
+            field=_FIELD.get(kind, "starts_at"),
+            details=[
+                {
+                    "field": _FIELD.get(p.code.split("_")[0], "starts_at"),
+                    "message": messages[p.code],
+                }
+                for p in invalid
+            ],
+        )
+    clashes: list[dict[str, Any]] = []
+    for problem in problems:
+        kind = problem.code.split("_")[0]
+        if problem.code.endswith("_busy"):
+            ident = problem.params["id"]
+            for busy in context.bookings:
+                if (
+                    getattr(busy, f"{kind}_id") == ident
+                    and busy.starts_at
+                    < zones.from_minute(slot.end + context.settings.buffer_minutes)
+                    and zones.from_minute(slot.start) < busy.busy_until
+                ):
+                    clashes.append(
+                        {
+                            "resource": kind,
+                            "id": ident,
+                            "interview_id": busy.interview_id,
+                            "starts_at": busy.starts_at.isoformat(),
+                            "busy_until": busy.busy_until.isoformat(),
+                        }
+                    )
+        elif problem.code.endswith("_daily_limit"):
+            clashes.append(
+                {
+                    "resource": kind,
+                    "id": problem.params["id"],
+                    "daily_limit": problem.params["limit"],
+                }
+            )
+    raise BookingError(
+        409,
+        "conflict",
+        "The slot is no longer free: " + ", ".join(sorted({c["resource"] for c in clashes})) + ".",
+        details=clashes,
+    )
+
+
+async def check_case(session: AsyncSession, case: Case, exclude: int | None = None) -> None:
+    status = case.case_status
+    if status.closed:
+        raise BookingError(409, "case_closed", "The case is closed.")
+    if (
+        status is not CaseStatus.INTERVIEW_REQUESTED
+        and CaseStatus.INTERVIEW_REQUESTED not in allowed_next(status)
+    ):
+        raise BookingError(
+            409, "case_status", f"A case that is {status.value} cannot have an interview booked."
+        )
+    query = select(Interview.id).where(
+        Interview.case_id == case.id, Interview.status.in_(ACTIVE_VALUES)
+    )
+    if exclude is not None:
+        query = query.where(Interview.id != exclude)
+    other = await session.scalar(query.limit(1))
+    if other is not None:
+        raise BookingError(
+            409,
+            "case_has_interview",
+            "The case already has an interview requested or confirmed.",
+            details={"interview_id": other},
+        )
+
+
+# -- participants -------------------------------------------------------------------------
+
+
+def _zone(user: User, fallback: str) -> str:
+    # Accounts default to UTC; then the person's organisation's zone is the better guess.
+    return user.time_zone if user.time_zone and user.time_zone != "UTC" else fallback
+
+
+def people_for(context: SearchContext, slot: Slot, requester: User | None) -> list[Participant]:
+    consul = context.consuls[slot.consul_id]
+    people = [
+        Participant(
+            user_id=consul.id,
+            role=ParticipantRole.CONSUL.value,
+            name=consul.name,
+            email=consul.email,
+            language=consul.language,
+            time_zone=_zone(consul, context.consulate.time_zone),
+            token_nonce=new_nonce(),
+            removed=False,
+        )
+    ]
+    if slot.interpreter_id is not None:
+        item = context.interpreters[slot.interpreter_id]
+        people.append(
+            Participant(
+                user_id=item.user.id,
+                role=ParticipantRole.INTERPRETER.value,
+                name=item.user.name,
+                email=item.user.email,
+                language=item.user.language,
+                time_zone=item.profile.time_zone,
+                token_nonce=new_nonce(),
+                removed=False,
+            )
+        )
+    if requester is not None:
+        people.append(
+            Participant(
+                user_id=requester.id,
+                role=ParticipantRole.STAFF.value,
+                name=requester.name,
+                email=requester.email,
+                language=requester.language,
+                time_zone=_zone(requester, context.facility.time_zone),
+                token_nonce=new_nonce(),
+                removed=False,
+            )
+        )
+    return people
+
+
+async def checked_slot(
+    session: AsyncSession,
+    case: Case,
+    consulate: Consulate,
+    *,
+    starts_at: datetime,
+    ends_at: datetime | None,
+    consul_id: int,
+    interpreter_id: int | None,
+    room_id: int,
+    now: datetime,
+    exclude: int | None = None,
+) -> tuple[SearchContext, Slot]:
+    """Lock the resources, load the bookings around the slot and apply every rule."""
+    await lock_resources(session, [consul_id, interpreter_id], [room_id])
+    span = (starts_at - timedelta(days=1), starts_at + timedelta(days=1))
+    context = await load_context(session, case, consulate, now=now, span=span, exclude=exclude)
+    minutes = context.settings.interview_minutes
+    _check_times(starts_at, ends_at, minutes)
+    if context.needs_interpreter and interpreter_id is None:
+        raise BookingError(
+            400,
+            "invalid",
+            "An interpreter is needed: the consulate does not work in the person's languages.",
+            field="interpreter_id",
+        )
+    if not context.needs_interpreter and interpreter_id is not None:
+        raise BookingError(
+            400,
+            "invalid",
+            "No interpreter is needed: the consulate works in the person's language.",
+            field="interpreter_id",
+        )
+    start = zones.to_minute(starts_at)
+    slot = Slot(start, start + minutes, consul_id, interpreter_id, room_id)
+    _raise_for(fits(context.request, slot), context, slot)
+    held = bool(context.request.priority) and _in_hold(context, slot)
+    return context, Slot(slot.start, slot.end, consul_id, interpreter_id, room_id, held)
+
+
+def _in_hold(context: SearchContext, slot: Slot) -> bool:
+    held = held_time(context.request.consulate, slot.start - 1440, slot.end + 1440)
+    return iv.overlaps(held, slot.start, slot.end)
