@@ -11,12 +11,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, exists, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from interviews.case_records import facility_by_id, facility_today
 from interviews.cases import ACTIVE_STATUSES, Case, CaseLanguage, CaseStatus
+from interviews.facilities import Facility
 
 MAX_PAGE = 200
 _CURSOR = re.compile(r"^([0-2])\.(\d{4}-\d{2}-\d{2})\.(\d{1,12})$")
@@ -128,39 +129,29 @@ async def work_queue(
             tuple_(Case.queue_priority, Case.deadline, Case.id)
             > tuple_(priority, deadline, case_id)
         )
-    rows = list(
-        (
-            await session.scalars(
-                select(Case)
-                .where(and_(*conditions))
-                .order_by(Case.queue_priority, Case.deadline, Case.id)
-                .limit(limit + 1)
-            )
-        ).all()
-    )
-    facilities = await facility_by_id(session)
-    items = [
-        QueueItem(
-            case,
-            (case.deadline - facility_today(facilities[case.facility_id], now)).days,
-            near_days,
+    # The facility's zone comes along in the same query: deadlines are its local dates.
+    rows = (
+        await session.execute(
+            select(Case, Facility.time_zone)
+            .join(Facility, Facility.id == Case.facility_id)
+            .where(and_(*conditions))
+            .order_by(Case.queue_priority, Case.deadline, Case.id)
+            .limit(limit + 1)
         )
-        for case in rows[:limit]
+    ).all()
+    items = [
+        QueueItem(case, (case.deadline - local_date(now, zone)).days, near_days)
+        for case, zone in rows[:limit]
     ]
-    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    next_cursor = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
     return QueuePage(items, next_cursor)
+
+
+def local_date(now: datetime, zone: str) -> date:
+    """The calendar date at `now` in the IANA zone `zone`."""
+    return now.astimezone(ZoneInfo(zone)).date()  # ZoneInfo caches zones itself
 
 
 def parse_statuses(values: Iterable[str]) -> frozenset[CaseStatus]:
     """Status filter values from a query string, or ValueError naming the unknown one."""
     return frozenset(CaseStatus(value) for value in values if value)
-
-
-def search_clause(text: str) -> ColumnElement[bool]:
-    """Cases whose reference or a name contains `text` (case-insensitive)."""
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return or_(
-        Case.reference.ilike(pattern, escape="\\"),
-        Case.family_name.ilike(pattern, escape="\\"),
-        Case.given_names.ilike(pattern, escape="\\"),
-    )
