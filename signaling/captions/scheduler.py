@@ -1,0 +1,116 @@
+"""Which recognition runs next: fair between sessions, finals before interims, bounded.
+
+Pure bookkeeping, no threads (workers.py adds those). Rules:
+- sessions take turns (round robin), so one talkative session cannot starve the others;
+- a final utterance always goes before any interim snapshot, and supersedes its speaker's
+  pending interims; only the newest interim per speaker is kept, and none is accepted while
+  its session has finals waiting — interims are dropped first when recognition falls behind;
+- each session holds at most `per_session` finals; past that the oldest is dropped and
+  returned, so the caller can tell viewers some speech was not captioned.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(eq=False)
+class Job:
+    """One recognition to run for a session's speaker."""
+
+    session_id: str
+    speaker: str
+    final: bool
+    run: Callable[[Job], None]
+    sequence: int = 0  # the speaker's utterance number (an interim belongs to the next final)
+    enqueued_at: float = field(default_factory=time.monotonic)
+    context: Any = None
+
+
+@dataclass
+class _SessionQueue:
+    finals: deque[Job] = field(default_factory=deque)
+    interims: dict[str, Job] = field(default_factory=dict)
+
+
+class FairQueue:
+    """Pending recognition jobs of every session."""
+
+    def __init__(self, per_session: int, *, interim_max_age_s: float = 1.5) -> None:
+        if per_session < 1:
+            raise ValueError("per_session must be at least 1")
+        self.per_session = per_session
+        self.interim_max_age_s = interim_max_age_s
+        self._sessions: dict[str, _SessionQueue] = {}
+        self._turns: deque[str] = deque()
+
+    def _queue(self, session_id: str) -> _SessionQueue:
+        queue = self._sessions.get(session_id)
+        if queue is None:
+            queue = self._sessions[session_id] = _SessionQueue()
+            self._turns.append(session_id)
+        return queue
+
+    def put(self, job: Job) -> list[Job]:
+        """Queue a job; return the jobs this drops (the job itself when it is refused)."""
+        queue = self._queue(job.session_id)
+        dropped: list[Job] = []
+        if not job.final:
+            if queue.finals:
+                return [job]
+            old = queue.interims.pop(job.speaker, None)
+            if old is not None:
+                dropped.append(old)
+            queue.interims[job.speaker] = job
+            return dropped
+        superseded = queue.interims.pop(job.speaker, None)
+        if superseded is not None:
+            dropped.append(superseded)
+        # Any pending interim now waits behind a final, so it would only delay captions.
+        dropped.extend(queue.interims.values())
+        queue.interims.clear()
+        if len(queue.finals) >= self.per_session:
+            dropped.append(queue.finals.popleft())
+        queue.finals.append(job)
+        return dropped
+
+    def take(self, now: float | None = None) -> tuple[Job | None, list[Job]]:
+        """The next job to run (None when idle), and stale interims discarded on the way."""
+        now = time.monotonic() if now is None else now
+        stale: list[Job] = []
+        for _ in range(len(self._turns)):
+            session_id = self._turns[0]
+            self._turns.rotate(-1)
+            finals = self._sessions[session_id].finals
+            if finals:
+                return finals.popleft(), stale
+        for _ in range(len(self._turns)):
+            session_id = self._turns[0]
+            self._turns.rotate(-1)
+            interims = self._sessions[session_id].interims
+            while interims:
+                speaker, job = next(iter(interims.items()))
+                del interims[speaker]
+                if now - job.enqueued_at <= self.interim_max_age_s:
+                    return job, stale
+                stale.append(job)
+        return None, stale
+
+    def remove_session(self, session_id: str) -> list[Job]:
+        """Forget a session; return the jobs it still had."""
+        queue = self._sessions.pop(session_id, None)
+        if queue is None:
+            return []
+        self._turns.remove(session_id)
+        return [*queue.finals, *queue.interims.values()]
+
+    def pending_finals(self, session_id: str | None = None) -> int:
+        """Finals waiting, for one session or all."""
+        if session_id is not None:
+            queue = self._sessions.get(session_id)
+            return len(queue.finals) if queue else 0
+        return sum(len(q.finals) for q in self._sessions.values())

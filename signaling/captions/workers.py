@@ -1,0 +1,104 @@
+"""Recognition worker threads fed by the fair queue, and a small translation pool.
+
+Whisper holds a core for ~0.35 s per utterance whatever its length, so recognition is the
+bottleneck: a fixed number of threads takes jobs from `FairQueue` (round robin between
+sessions, finals first). Putting a job never blocks, so the event loop can call it for every
+utterance. Translation runs on its own pool so the next recognition can start meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from signaling.captions.scheduler import FairQueue, Job
+
+log = logging.getLogger(__name__)
+
+DropHandler = Callable[[Job], None]
+
+
+class CaptionWorkers:
+    """Threads running queued recognition jobs; `submit` is safe from any thread."""
+
+    def __init__(
+        self,
+        *,
+        recognition_threads: int,
+        translation_threads: int,
+        per_session: int,
+        on_drop: DropHandler,
+    ) -> None:
+        self._queue = FairQueue(per_session)
+        self._condition = threading.Condition()
+        self._on_drop = on_drop
+        self._stopping = False
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"captions-recognition-{i}", daemon=True)
+            for i in range(recognition_threads)
+        ]
+        self.translation = ThreadPoolExecutor(
+            max_workers=translation_threads, thread_name_prefix="captions-translation"
+        )
+        self.busy = 0  # jobs running now
+
+    def start(self) -> None:
+        """Start the recognition threads."""
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, job: Job) -> None:
+        """Queue a job; never blocks for longer than a lock hand-over."""
+        with self._condition:
+            if self._stopping:
+                return
+            dropped = self._queue.put(job)
+            self._condition.notify()
+        for old in dropped:
+            self._on_drop(old)
+
+    def cancel_session(self, session_id: str) -> None:
+        """Drop a closing session's pending jobs (without drop notices: nobody is watching)."""
+        with self._condition:
+            self._queue.remove_session(session_id)
+
+    def pending_finals(self, session_id: str | None = None) -> int:
+        """Finals waiting for a worker."""
+        with self._condition:
+            return self._queue.pending_finals(session_id)
+
+    def _next(self) -> Job | None:
+        with self._condition:
+            while True:
+                if self._stopping:
+                    return None
+                job, stale = self._queue.take()
+                if job is not None:
+                    self.busy += 1
+                    break
+                self._condition.wait()
+        for old in stale:
+            self._on_drop(old)
+        return job
+
+    def _loop(self) -> None:
+        while (job := self._next()) is not None:
+            try:
+                job.run(job)
+            except Exception:
+                log.exception("caption job for session %s failed", job.session_id)
+            finally:
+                with self._condition:
+                    self.busy -= 1
+
+    def stop(self) -> None:
+        """Stop taking jobs, wait for running ones, and shut the translation pool (blocking)."""
+        with self._condition:
+            self._stopping = True
+            self._condition.notify_all()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join()
+        self.translation.shutdown(wait=True, cancel_futures=True)
