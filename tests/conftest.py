@@ -30,6 +30,7 @@ from web.app import create_app
 from web.keys import CLOCK
 from web.settings import Settings
 
+pytest_plugins = ["tests.browser"]
 PG_URL = os.environ.get("CONSULINK_TEST_DATABASE_URL", "")
 PASSWORD = "correct horse battery"
 
