@@ -10,8 +10,9 @@ VENV="$ROOT/.venv"
 STAMP="$VENV/.consulink-installed"
 
 # Debian packages the full test suite uses: Chromium for page tests, PostgreSQL for the
-# second database backend. Add a package here when a test needs one.
-TEST_APT_PACKAGES=(chromium postgresql)
+# second database backend, Apertium's English-Spanish pair for caption translation.
+# Add a package here when a test needs one.
+TEST_APT_PACKAGES=(chromium postgresql apertium-eng-spa)
 
 say() { printf '==> %s\n' "$*" >&2; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
