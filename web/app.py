@@ -28,6 +28,7 @@ from web.keys import (
 from web.routes import (
     auth,
     cases_api,
+    cases_forms,
     cases_pages,
     directory_api,
     directory_pages,
@@ -106,6 +107,7 @@ def create_app(settings: Settings) -> web.Application:
         directory_pages,
         cases_api,
         cases_pages,
+        cases_forms,
         documents_api,
         scheduling_api,
         scheduling_jobs,
