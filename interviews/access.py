@@ -40,6 +40,11 @@ class Action(StrEnum):
     CALENDAR_FACILITY = "calendar.facility"
     CALENDAR_CONSULATE = "calendar.consulate"
     CALENDAR_INTERPRETER = "calendar.interpreter"
+    AUDIT_EXPORT = "audit.export"
+    QUESTIONNAIRE_READ = "questionnaire.read"
+    QUESTIONNAIRE_EDIT = "questionnaire.edit"
+    QUESTIONNAIRE_ANSWER = "questionnaire.answer"
+    QUESTIONNAIRE_RESULT = "questionnaire.result"
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,13 @@ _ROLES: dict[Action, frozenset[Role]] = {
     Action.CALENDAR_FACILITY: frozenset({Role.ADMIN, Role.STAFF}),
     Action.CALENDAR_CONSULATE: frozenset({Role.ADMIN, Role.CONSUL}),
     Action.CALENDAR_INTERPRETER: frozenset({Role.ADMIN, Role.INTERPRETER}),
+    Action.AUDIT_EXPORT: frozenset({Role.ADMIN}),
+    # Questionnaires: a consulate's consuls (and admins) define it; only a consul of the
+    # consulate a case is shared with answers it; the case's staff read the result.
+    Action.QUESTIONNAIRE_READ: frozenset(Role),
+    Action.QUESTIONNAIRE_EDIT: frozenset({Role.ADMIN, Role.CONSUL}),
+    Action.QUESTIONNAIRE_ANSWER: frozenset({Role.CONSUL}),
+    Action.QUESTIONNAIRE_RESULT: frozenset({Role.ADMIN, Role.STAFF, Role.CONSUL}),
 }
 
 

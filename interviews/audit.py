@@ -26,6 +26,7 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from hashlib import sha256
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -310,6 +311,34 @@ class ChainReport:
         return Anchor(self.head_id, self.head_hash)
 
 
+class AnchorError(ValueError):
+    """An anchor file that cannot be read."""
+
+
+def read_anchor(path: Path) -> Anchor | None:
+    """The anchor kept in `path` by an earlier verification, or None if there is none yet."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Anchor(int(data["head_id"]), str(data["head_hash"]))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise AnchorError(f"cannot read the anchor file {path}: {error}") from None
+
+
+def write_anchor(path: Path, report: ChainReport, verified_at: datetime) -> None:
+    """Keep the verified head in `path` (replaced atomically) for the next verification."""
+    body = {
+        "head_id": report.head_id,
+        "head_hash": report.head_hash,
+        "rows": report.rows,
+        "verified_at": verified_at.astimezone(UTC).isoformat(),
+    }
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+    partial.replace(path)
+
+
 def _columns(dialect: str) -> list[Any]:
     table = AuditEvent.__table__
     raw = {
@@ -330,12 +359,18 @@ async def verify_chain(
 ) -> ChainReport:
     """Walk the log in order and report the first row that was altered, removed or inserted.
 
-    With an `anchor` from an earlier run it also reports rows removed or rewritten since
-    then. Rows are read as plain tuples in batches, straight from the driver's cursor when
-    it is aiosqlite or asyncpg (`driver_cursor`): SQLAlchemy's row objects cost more than
-    the hashing does, and a million rows should take seconds.
+    The head row (read first) and an `anchor` from an earlier run are checkpoints: the row
+    they name must still be there with the same hash, which catches truncation and
+    rewrites. Writers may keep appending meanwhile: both only ever grow. Rows are read as
+    plain tuples in batches, straight from the driver's cursor when it is aiosqlite or
+    asyncpg (`driver_cursor`): SQLAlchemy's row objects cost more than the hashing does.
     """
     head = (await session.execute(select(AuditHead).where(AuditHead.id == HEAD_ROW))).scalar()
+    checkpoints: dict[int, list[tuple[str, str]]] = {}
+    if head is not None and head.last_id > 0:
+        checkpoints.setdefault(head.last_id, []).append((head.last_hash, "audit_head"))
+    if anchor is not None and anchor.head_id > 0:
+        checkpoints.setdefault(anchor.head_id, []).append((anchor.head_hash, "the anchor"))
     connection = await session.connection()
     statement = select(*_columns(connection.dialect.name)).order_by(AuditEvent.id)
     batches = (
@@ -344,23 +379,18 @@ async def verify_chain(
         else _core_batches(connection, statement, batch)
     )
     try:
-        walked = await _walk(batches, head.encoding_from if head else 1, anchor)
+        walked = await _walk(batches, head.encoding_from if head else 1, checkpoints)
     finally:
         await batches.aclose()
     if walked.first_broken_id is not None:
         return walked
-    rows, last_hash = walked.rows, walked.head_hash
-    if anchor is not None and rows < anchor.head_id:
-        problem = f"rows {rows + 1}-{anchor.head_id} recorded in the anchor are gone"
-        return ChainReport(rows, rows + 1, problem + " (the log was truncated)", rows, last_hash)
-    if head is not None and (head.last_id, head.last_hash) != (rows, last_hash):
-        if head.last_id > rows:
-            problem = f"rows {rows + 1}-{head.last_id} recorded in audit_head are gone"
-            return ChainReport(
-                rows, rows + 1, problem + " (the log was truncated)", rows, last_hash
-            )
-        problem = f"audit_head does not match row {rows} (the head was altered)"
-        return ChainReport(rows, rows, problem, rows, last_hash)
+    rows = walked.rows
+    beyond = sorted((row_id, source) for row_id in checkpoints if row_id > rows
+                    for _hash, source in checkpoints[row_id])  # fmt: skip
+    if beyond:
+        row_id, source = beyond[-1]
+        problem = f"rows {rows + 1}-{row_id} recorded in {source} are gone (the log was truncated)"
+        return ChainReport(rows, rows + 1, problem, rows, walked.head_hash)
     return walked
 
 
@@ -411,10 +441,11 @@ def _digest_of(row: Sequence[Any], row_id: int, at: str, encoding_from: int) -> 
     )  # fmt: skip
 
 
-async def _walk(batches: Batches, encoding_from: int, anchor: Anchor | None) -> ChainReport:
+async def _walk(
+    batches: Batches, encoding_from: int, checkpoints: dict[int, list[tuple[str, str]]]
+) -> ChainReport:
     prev_hash = GENESIS
     expected = 1
-    anchor_id = anchor.head_id if anchor is not None else 0
     async for rows in batches:
         for row in rows:
             row_id, at = row[0], row[1]
@@ -432,8 +463,10 @@ async def _walk(batches: Batches, encoding_from: int, anchor: Anchor | None) -> 
                 problem = f"row {row_id} does not follow row {row_id - 1} (its prev_hash differs)"
             elif _digest_of(row, row_id, at, encoding_from) != row[13]:
                 problem = f"row {row_id} was altered (its content does not match its hash)"
-            elif row_id == anchor_id and anchor is not None and row[13] != anchor.head_hash:
-                problem = f"row {row_id} differs from the anchor (the log was rewritten)"
+            elif row_id in checkpoints:
+                for expected_hash, source in checkpoints[row_id]:
+                    if row[13] != expected_hash:
+                        problem = f"row {row_id} differs from {source} (the log was rewritten)"
             if problem:
                 return ChainReport(expected - 1, row_id, problem, expected - 1, prev_hash)
             prev_hash = row[13]

@@ -26,6 +26,7 @@ from web.keys import (
     SETTINGS,
 )
 from web.routes import (
+    audit,
     auth,
     cases_api,
     cases_forms,
@@ -34,6 +35,8 @@ from web.routes import (
     directory_pages,
     documents_api,
     health,
+    questionnaires_api,
+    questionnaires_pages,
     scheduling_api,
     scheduling_jobs,
 )
@@ -111,6 +114,9 @@ def create_app(settings: Settings) -> web.Application:
         documents_api,
         scheduling_api,
         scheduling_jobs,
+        audit,
+        questionnaires_api,
+        questionnaires_pages,
     ]
     for module in modules:
         app.add_routes(module.routes)

@@ -20,9 +20,17 @@ LANG_COOKIE = "consulink_lang"
 # Navigation per role: (path, label). Labels are translated in the template.
 NAVIGATION: dict[Role | None, list[tuple[str, str]]] = {
     None: [("/directory", "Consular directory")],
-    Role.ADMIN: [("/cases", "Cases"), ("/directory", "Consular directory")],
+    Role.ADMIN: [
+        ("/cases", "Cases"),
+        ("/directory", "Consular directory"),
+        ("/audit", "Audit log"),
+    ],
     Role.STAFF: [("/cases", "Cases"), ("/directory", "Consular directory")],
-    Role.CONSUL: [("/cases", "Shared cases"), ("/directory", "Consular directory")],
+    Role.CONSUL: [
+        ("/cases", "Shared cases"),
+        ("/directory", "Consular directory"),
+        ("/questionnaire", "Questionnaire"),
+    ],
     Role.INTERPRETER: [("/directory", "Consular directory")],
 }
 

@@ -1,0 +1,5 @@
+"""Questionnaire routes (being written)."""
+
+from aiohttp import web
+
+routes = web.RouteTableDef()
