@@ -25,6 +25,8 @@ import numpy as np
 import sentencepiece as spm
 from ctranslate2.specs import transformer_spec
 
+from signaling.captions.audio import pcm_frames, upsample_16k_to_48k
+
 CORPUS = [
     "I lost my passport when I crossed the river last year.",
     "My mother and my brothers still live in the same house.",
@@ -46,17 +48,24 @@ class ModelSize:
     heads: int = 2
     ffn: int = 64
     vocabulary: int = 0  # pad the vocabulary to this many tokens (Argos models have ~32k)
+    # Whole-word pieces: about one token per word, as a real 32k vocabulary gives, so that
+    # decoding lengths (and so timings) are realistic; sub-word pieces of a tiny corpus
+    # would cut a sentence into three times as many tokens.
+    word_pieces: bool = False
 
 
 TINY = ModelSize()
-ARGOS_SIZED = ModelSize(layers=6, d_model=512, heads=8, ffn=2048, vocabulary=32_000)
+ARGOS_SIZED = ModelSize(
+    layers=6, d_model=512, heads=8, ffn=2048, vocabulary=32_000, word_pieces=True
+)
 
 
-def _sentencepiece(sentences: list[str]) -> bytes:
+def _sentencepiece(sentences: list[str], *, word_pieces: bool) -> bytes:
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(sentences),
         model_writer=model,
+        model_type="word" if word_pieces else "unigram",
         vocab_size=120,
         hard_vocab_limit=False,
         character_coverage=1.0,
@@ -125,7 +134,7 @@ def build_argosmodel(
     extra_metadata: dict[str, Any] | None = None,
 ) -> Path:
     """Write `destination` (an .argosmodel file) translating `source` to `target` (ISO 639-1)."""
-    sp_model = _sentencepiece(CORPUS)
+    sp_model = _sentencepiece(CORPUS, word_pieces=size.word_pieces)
     processor = spm.SentencePieceProcessor(model_proto=sp_model)
     vocabulary = [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
     vocabulary += [f"▁filler{i}" for i in range(max(0, size.vocabulary - len(vocabulary)))]
@@ -179,6 +188,13 @@ def fixture_names() -> list[str]:
 def silence(seconds: float, rate: int = 16_000) -> np.ndarray:
     """Digital silence as int16 samples."""
     return np.zeros(int(seconds * rate), np.int16)
+
+
+def call_audio(pieces: list[np.ndarray]) -> list[Any]:
+    """16 kHz fixtures and silences as a browser's audio reaches the server: 48 kHz stereo
+    av.AudioFrames of 20 ms, as aiortc decodes them."""
+    pcm = upsample_16k_to_48k(np.concatenate(pieces))
+    return pcm_frames(np.stack([pcm, pcm], axis=1).reshape(-1), channels=2)
 
 
 def words(text: str) -> list[str]:

@@ -17,12 +17,18 @@ import numpy as np
 import pytest
 
 from signaling.captions.apertium import ApertiumEngine
-from signaling.captions.audio import pcm_frames, upsample_16k_to_48k
 from signaling.captions.config import APERTIUM_MODES_DIR, CaptionConfig
 from signaling.captions.events import Caption, CaptionEvent, CaptionStatus, InterimCaption
 from signaling.captions.pipeline import CaptionService
 from signaling.captions.recognizer import Recognizer
-from tests.captions_models import fixture_names, silence, speech_fixture, word_errors, words
+from tests.captions_models import (
+    call_audio,
+    fixture_names,
+    silence,
+    speech_fixture,
+    word_errors,
+    words,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -68,17 +74,11 @@ class Collector:
                 await self._changed.wait()
 
 
-def call_audio(pieces: list[np.ndarray]) -> list[Any]:
-    """16 kHz fixtures and silences as a browser's audio reaches the server: 48 kHz stereo."""
-    pcm = upsample_16k_to_48k(np.concatenate(pieces))
-    return pcm_frames(np.stack([pcm, pcm], axis=1).reshape(-1), channels=2)
-
-
 def test_tiny_en_recognises_the_spoken_fixtures(recognizer: Recognizer) -> None:
     errors = total = 0
     for name in fixture_names():
         speech, text = speech_fixture(name)
-        audio = np.concatenate([silence(0.2), speech, silence(0.2)]).astype(np.float32) / 32768
+        audio = (np.concatenate([silence(0.2), speech, silence(0.2)]) / 32768).astype(np.float32)
         result = recognizer.recognize(audio, "eng")
         errors += word_errors(text, result.text)
         total += len(words(text))

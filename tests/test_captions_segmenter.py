@@ -9,7 +9,7 @@ import pytest
 from faster_whisper.vad import get_vad_model
 
 from signaling.captions.audio import RATE, Resampler, pcm_frames, upsample_16k_to_48k
-from signaling.captions.segmenter import Partial, Segmenter, SegmenterConfig, Utterance
+from signaling.captions.segmenter import Partial, Segment, Segmenter, SegmenterConfig, Utterance
 from signaling.captions.vad import WINDOW, SileroVad
 from tests.captions_models import silence, speech_fixture
 
@@ -19,10 +19,11 @@ def vad() -> SileroVad:
     return SileroVad()
 
 
-def segments(vad: SileroVad, pcm: np.ndarray, config: SegmenterConfig) -> list[object]:
+def segments(vad: SileroVad, pcm: np.ndarray, config: SegmenterConfig) -> list[Segment]:
     """Run 16 kHz int16 audio through a fresh stream, in 20 ms pieces like live audio."""
-    stream, segmenter, out = vad.stream(), Segmenter(config), []
-    audio = pcm.astype(np.float32) / 32768
+    stream, segmenter = vad.stream(), Segmenter(config)
+    out: list[Segment] = []
+    audio = (pcm / 32768).astype(np.float32)
     for start in range(0, len(audio), 320):
         for window, prob in stream.feed(audio[start : start + 320]):
             out.extend(segmenter.push(window, prob))
@@ -34,7 +35,7 @@ def test_streaming_vad_gives_the_same_probabilities_as_faster_whispers_batch_run
     vad: SileroVad,
 ) -> None:
     speech, _ = speech_fixture("passport")
-    audio = np.concatenate([silence(0.5), speech, silence(0.5)]).astype(np.float32) / 32768
+    audio = (np.concatenate([silence(0.5), speech, silence(0.5)]) / 32768).astype(np.float32)
     audio = audio[: len(audio) // WINDOW * WINDOW]
     stream = vad.stream()
     streamed = [

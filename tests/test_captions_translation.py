@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,9 +35,9 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture
-def apertium() -> ApertiumEngine:
+def apertium() -> Iterator[ApertiumEngine]:
     engine = ApertiumEngine(APERTIUM_MODES_DIR)
-    yield engine  # type: ignore[misc]
+    yield engine
     engine.close()
 
 

@@ -1,7 +1,8 @@
 """Which recognition runs next: fair between sessions, finals before interims, bounded.
 
 Pure bookkeeping, no threads (workers.py adds those). Rules:
-- sessions take turns (round robin), so one talkative session cannot starve the others;
+- sessions take turns: the session served least recently goes first (a session new to the
+  queue before one just served), so one talkative session cannot starve the others;
 - a final utterance always goes before any interim snapshot, and supersedes its speaker's
   pending interims; only the newest interim per speaker is kept, and none is accepted while
   its session has finals waiting — interims are dropped first when recognition falls behind;
@@ -45,14 +46,14 @@ class FairQueue:
             raise ValueError("per_session must be at least 1")
         self.per_session = per_session
         self.interim_max_age_s = interim_max_age_s
-        self._sessions: dict[str, _SessionQueue] = {}
-        self._turns: deque[str] = deque()
+        self._sessions: dict[str, _SessionQueue] = {}  # in order of arrival
+        self._served: dict[str, int] = {}  # session → when it was last served (a counter)
+        self._clock = 0
 
     def _queue(self, session_id: str) -> _SessionQueue:
         queue = self._sessions.get(session_id)
         if queue is None:
             queue = self._sessions[session_id] = _SessionQueue()
-            self._turns.append(session_id)
         return queue
 
     def put(self, job: Job) -> list[Job]:
@@ -78,26 +79,29 @@ class FairQueue:
         queue.finals.append(job)
         return dropped
 
+    def _next_turn(self, has_work: Callable[[_SessionQueue], bool]) -> str | None:
+        waiting = [sid for sid, queue in self._sessions.items() if has_work(queue)]
+        if not waiting:
+            return None
+        chosen = min(waiting, key=lambda sid: self._served.get(sid, -1))
+        self._clock += 1
+        self._served[chosen] = self._clock
+        return chosen
+
     def take(self, now: float | None = None) -> tuple[Job | None, list[Job]]:
         """The next job to run (None when idle), and stale interims discarded on the way."""
         now = time.monotonic() if now is None else now
         stale: list[Job] = []
-        for _ in range(len(self._turns)):
-            session_id = self._turns[0]
-            self._turns.rotate(-1)
-            finals = self._sessions[session_id].finals
-            if finals:
-                return finals.popleft(), stale
-        for _ in range(len(self._turns)):
-            session_id = self._turns[0]
-            self._turns.rotate(-1)
+        session_id = self._next_turn(lambda queue: bool(queue.finals))
+        if session_id is not None:
+            return self._sessions[session_id].finals.popleft(), stale
+        while (session_id := self._next_turn(lambda queue: bool(queue.interims))) is not None:
             interims = self._sessions[session_id].interims
-            while interims:
-                speaker, job = next(iter(interims.items()))
-                del interims[speaker]
-                if now - job.enqueued_at <= self.interim_max_age_s:
-                    return job, stale
-                stale.append(job)
+            speaker = next(iter(interims))
+            job = interims.pop(speaker)
+            if now - job.enqueued_at <= self.interim_max_age_s:
+                return job, stale
+            stale.append(job)
         return None, stale
 
     def remove_session(self, session_id: str) -> list[Job]:
@@ -105,7 +109,7 @@ class FairQueue:
         queue = self._sessions.pop(session_id, None)
         if queue is None:
             return []
-        self._turns.remove(session_id)
+        self._served.pop(session_id, None)
         return [*queue.finals, *queue.interims.values()]
 
     def pending_finals(self, session_id: str | None = None) -> int:
