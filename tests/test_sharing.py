@@ -3,8 +3,10 @@ sees only what is shared with it, only while shared; asylum claimants are protec
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from interviews import accounts
@@ -18,6 +20,8 @@ from tests.test_cases_support import (
     new_case,
     share_with,
 )
+from web.cli import main
+from web.settings import Settings
 
 
 async def _shares(db: Sessions) -> list[CaseShare]:
@@ -190,3 +194,20 @@ async def test_a_closed_case_is_not_shared(client: Client, db: Sessions, world: 
         headers=staff,
     )
     assert (await share_with(client, staff, case["id"], world.india.id)).status == 409
+
+
+async def test_an_operator_names_a_supervisor_from_the_command_line(
+    client: Client, db: Sessions, world: World, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONSULINK_DATABASE_URL", settings.resolved_database_url)
+    staff = await bearer(db, "staff@example.org")
+    case = await new_case(client, staff, asylum_claim=True)
+    justified = {"supervisor_justification": "Family reunification requested by the person"}
+    assert (await share_with(client, staff, case["id"], world.india.id, **justified)).status == 403
+    argv = ["users", "supervisor", "staff@example.org", "--data-dir", str(settings.data_dir)]
+    assert await asyncio.to_thread(main, argv) == 0
+    assert (await share_with(client, staff, case["id"], world.india.id, **justified)).status == 201
+    assert await asyncio.to_thread(main, [*argv, "--remove"]) == 0
+    assert await asyncio.to_thread(main, [*argv[:2], "consul.in@example.org", *argv[3:]]) == 2
+    rows = await audit_rows(db, "users.supervisor")
+    assert [row.details["supervisor"] for row in rows] == [True, False]

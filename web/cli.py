@@ -13,7 +13,7 @@ from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from interviews import accounts, directory, directory_csv
+from interviews import accounts, sharing, directory, directory_csv
 from interviews.access import Action, Actor, Forbidden, authorize
 from interviews.accounts import AccountError, Role
 from interviews.audit import read_anchor, record, verify_chain, write_anchor
@@ -113,6 +113,27 @@ def _users_token(args: argparse.Namespace) -> int:
         if user is None or user.disabled:
             raise AccountError(f"no active user with e-mail {args.email}")
         print(await accounts.issue_api_token(session, user, args.label))
+        return 0
+
+    return asyncio.run(_with_session(_settings(args), work))
+
+
+def _users_supervisor(args: argparse.Namespace) -> int:
+    async def work(session: AsyncSession) -> int:
+        user = await accounts.find_user(session, args.email)
+        if user is None or user.disabled:
+            raise AccountError(f"no active user with e-mail {args.email}")
+        await sharing.name_supervisor(session, user, remove=args.remove)
+        await record(
+            session,
+            "users.supervisor",
+            actor=None,
+            target_type="user",
+            target_id=user.id,
+            details={"facility_id": user.facility_id, "supervisor": not args.remove},
+        )
+        state = "no longer supervises" if args.remove else "now supervises"
+        print(f"{user.email} {state} facility {user.facility_id}.")
         return 0
 
     return asyncio.run(_with_session(_settings(args), work))
@@ -252,6 +273,15 @@ def build_parser() -> argparse.ArgumentParser:
     tok.add_argument("email")
     tok.add_argument("--label", default="cli")
     tok.set_defaults(run=_users_token)
+    sup = users.add_parser(
+        "supervisor",
+        parents=[common],
+        help="name a staff member supervisor of their facility (may justify sharing an "
+        "asylum case with the country of claimed nationality)",
+    )
+    sup.add_argument("email")
+    sup.add_argument("--remove", action="store_true", help="stop being supervisor")
+    sup.set_defaults(run=_users_supervisor)
 
     dir_parser = sub.add_parser("directory", help="the consular directory as CSV")
     dir_sub = dir_parser.add_subparsers(dest="directory", required=True)
