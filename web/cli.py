@@ -13,7 +13,7 @@ from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from interviews import accounts, sharing, directory, directory_csv
+from interviews import accounts, directory, directory_csv, sharing
 from interviews.access import Action, Actor, Forbidden, authorize
 from interviews.accounts import AccountError, Role
 from interviews.audit import read_anchor, record, verify_chain, write_anchor
