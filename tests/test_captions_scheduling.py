@@ -71,9 +71,10 @@ def test_a_full_session_drops_its_oldest_final_and_stale_interims_are_skipped() 
 class GatedRecognizer(Recognizer):
     """Stand-in for whisper (scheduling tests only): answers when the test opens the gate."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, only_first: bool = False) -> None:
         super().__init__("", cpu_threads=1)
         self.gate = threading.Event()
+        self.only_first = only_first  # hold only the first call; answer later ones at once
         self.calls = 0
         self.entered = threading.Semaphore(0)  # released once per recognition started
 
@@ -86,7 +87,7 @@ class GatedRecognizer(Recognizer):
     def recognize(self, audio: Any, language: str) -> Recognition:
         self.calls += 1
         self.entered.release()
-        if not self.gate.wait(timeout=30):
+        if (self.calls == 1 or not self.only_first) and not self.gate.wait(timeout=30):
             raise TimeoutError("the test never opened the gate")
         return Recognition(f"{len(audio)} samples", 0.9, -0.1, 0.01, 0.0)
 
@@ -241,4 +242,25 @@ async def test_interims_are_dropped_first_when_recognition_falls_behind(
         # taken while it was idle); the rest were dropped unrecognised, and no interim text
         # was shown once its final had been queued.
         assert 2 <= gated.calls <= 3
+        assert not [e for e in events.all if isinstance(e, InterimCaption)]
+
+
+async def test_a_final_never_waits_for_an_interim_being_recognised(tmp_path: Path) -> None:
+    held = GatedRecognizer(only_first=True)
+    async for service in service_with(held, tmp_path, interim_every_s=0.5):
+        events = Events()
+        stream = service.open_session("s", events.handler()).add_speaker("a", "eng")
+        speech, _ = speech_fixture("language")
+        frames = call_audio([silence(0.3), speech, silence(0.6)])
+        middle = len(frames) // 2
+        for frame in frames[:middle]:
+            stream.push(frame)
+        await running(held)  # an interim snapshot is being recognised, and stays so
+        for frame in frames[middle:]:
+            stream.push(frame)
+        await events.until_captions(1)  # the final came through meanwhile
+        assert held.calls == 2 and not held.gate.is_set()
+        held.gate.set()
+        await asyncio.sleep(0.2)
+        # The interim finished after its final: its stale text is not shown.
         assert not [e for e in events.all if isinstance(e, InterimCaption)]

@@ -51,6 +51,7 @@ class CaptionConfig:
     max_utterance_s: float = 12.0
     # Interim text while someone speaks, every this many seconds (0 turns interims off).
     interim_every_s: float = 1.0
+    # Threads recognising final utterances; interims get one more thread of their own.
     recognition_workers: int = 1
     translation_workers: int = 1
     # Pending recognitions per session before the oldest is dropped with a notice.

@@ -63,10 +63,12 @@ class CaptionService:
         translator: Translator | None = None,
     ) -> None:
         self.config = config
+        interims = config.interim_every_s > 0
         self.recognizer = recognizer or Recognizer(
             config.speech_model,
             cpu_threads=config.cpu_threads,
-            workers=config.recognition_workers,
+            # One model worker per recognition thread, so they truly run in parallel.
+            workers=config.recognition_workers + (1 if interims else 0),
             max_new_tokens=config.max_new_tokens,
         )
         self.translator = translator or build_translator(config)
@@ -80,6 +82,7 @@ class CaptionService:
             translation_threads=config.translation_workers,
             per_session=config.queue_per_session,
             on_drop=self._dropped,
+            interim_thread=interims,
         )
         self._vad: SileroVad | None = None
         self._sessions: dict[str, CaptionSession] = {}

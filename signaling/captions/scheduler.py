@@ -88,21 +88,27 @@ class FairQueue:
         self._served[chosen] = self._clock
         return chosen
 
-    def take(self, now: float | None = None) -> tuple[Job | None, list[Job]]:
-        """The next job to run (None when idle), and stale interims discarded on the way."""
+    def take_final(self) -> Job | None:
+        """The next final to run, from the session served least recently; None when none."""
+        session_id = self._next_turn(lambda queue: bool(queue.finals))
+        return None if session_id is None else self._sessions[session_id].finals.popleft()
+
+    def take_interim(self, now: float | None = None) -> tuple[Job | None, list[Job]]:
+        """The next fresh interim (None when none), and stale ones discarded on the way."""
         now = time.monotonic() if now is None else now
         stale: list[Job] = []
-        session_id = self._next_turn(lambda queue: bool(queue.finals))
-        if session_id is not None:
-            return self._sessions[session_id].finals.popleft(), stale
         while (session_id := self._next_turn(lambda queue: bool(queue.interims))) is not None:
             interims = self._sessions[session_id].interims
-            speaker = next(iter(interims))
-            job = interims.pop(speaker)
+            job = interims.pop(next(iter(interims)))
             if now - job.enqueued_at <= self.interim_max_age_s:
                 return job, stale
             stale.append(job)
         return None, stale
+
+    def take(self, now: float | None = None) -> tuple[Job | None, list[Job]]:
+        """The next job of either kind, finals first; and stale interims discarded."""
+        final = self.take_final()
+        return (final, []) if final is not None else self.take_interim(now)
 
     def remove_session(self, session_id: str) -> list[Job]:
         """Forget a session; return the jobs it still had."""

@@ -1,9 +1,12 @@
 """Recognition worker threads fed by the fair queue, and a small translation pool.
 
-Whisper holds a core for ~0.35 s per utterance whatever its length, so recognition is the
-bottleneck: a fixed number of threads takes jobs from `FairQueue` (round robin between
-sessions, finals first). Putting a job never blocks, so the event loop can call it for every
-utterance. Translation runs on its own pool so the next recognition can start meanwhile.
+Whisper holds the CPU for ~0.35 s per utterance whatever its length, so recognition is the
+bottleneck. Final utterances have threads of their own (`recognition_threads`, taking
+sessions in turn); interim snapshots have one separate thread, so a final never waits for an
+interim already being recognised, and that thread takes an interim only while no final is
+waiting — under load interims stop first. Putting a job never blocks, so the event loop can
+call `submit` for every utterance. Translation runs on its own pool so the next recognition
+can start meanwhile.
 """
 
 from __future__ import annotations
@@ -30,19 +33,30 @@ class CaptionWorkers:
         translation_threads: int,
         per_session: int,
         on_drop: DropHandler,
+        interim_thread: bool = True,
     ) -> None:
         self._queue = FairQueue(per_session)
         self._condition = threading.Condition()
         self._on_drop = on_drop
         self._stopping = False
         self._threads = [
-            threading.Thread(target=self._loop, name=f"captions-recognition-{i}", daemon=True)
+            threading.Thread(
+                target=self._loop, args=(self._next_final,), name=f"captions-final-{i}", daemon=True
+            )
             for i in range(recognition_threads)
         ]
+        if interim_thread:
+            self._threads.append(
+                threading.Thread(
+                    target=self._loop,
+                    args=(self._next_interim,),
+                    name="captions-interim",
+                    daemon=True,
+                )
+            )
         self.translation = ThreadPoolExecutor(
             max_workers=translation_threads, thread_name_prefix="captions-translation"
         )
-        self.busy = 0  # jobs running now
 
     def start(self) -> None:
         """Start the recognition threads."""
@@ -55,7 +69,7 @@ class CaptionWorkers:
             if self._stopping:
                 return
             dropped = self._queue.put(job)
-            self._condition.notify()
+            self._condition.notify_all()
         for old in dropped:
             self._on_drop(old)
 
@@ -69,29 +83,39 @@ class CaptionWorkers:
         with self._condition:
             return self._queue.pending_finals(session_id)
 
-    def _next(self) -> Job | None:
+    def _next_final(self) -> Job | None:
         with self._condition:
-            while True:
-                if self._stopping:
-                    return None
-                job, stale = self._queue.take()
+            while not self._stopping:
+                job = self._queue.take_final()
                 if job is not None:
-                    self.busy += 1
+                    # Fewer finals waiting may let the interim thread go on.
+                    self._condition.notify_all()
+                    return job
+                self._condition.wait()
+        return None
+
+    def _next_interim(self) -> Job | None:
+        stale: list[Job] = []
+        with self._condition:
+            while not self._stopping:
+                job = None
+                if self._queue.pending_finals() == 0:
+                    job, stale = self._queue.take_interim()
+                if job is not None:
                     break
                 self._condition.wait()
+            else:
+                job = None
         for old in stale:
             self._on_drop(old)
         return job
 
-    def _loop(self) -> None:
-        while (job := self._next()) is not None:
+    def _loop(self, next_job: Callable[[], Job | None]) -> None:
+        while (job := next_job()) is not None:
             try:
                 job.run(job)
             except Exception:
                 log.exception("caption job for session %s failed", job.session_id)
-            finally:
-                with self._condition:
-                    self.busy -= 1
 
     def stop(self) -> None:
         """Stop taking jobs, wait for running ones, and shut the translation pool (blocking)."""
