@@ -125,6 +125,8 @@ class JobContext:
 
 
 Handler = Callable[[JobContext, ScheduledJob], Awaitable[None]]
+# Runs before each pass, e.g. to make sure recurring jobs have their next row.
+BeforePass = Callable[[WriteGate, datetime], Awaitable[None]]
 
 
 class JobRunner:
@@ -138,10 +140,12 @@ class JobRunner:
         *,
         lease: timedelta = timedelta(minutes=10),
         batch: int = 100,
+        before_pass: BeforePass | None = None,
     ) -> None:
         self.gate = gate
         self.clock = clock
         self.handlers = handlers
+        self.before_pass = before_pass
         self.lease = lease
         self.batch = batch
         self._pass = asyncio.Lock()
@@ -150,6 +154,8 @@ class JobRunner:
         """Run every job due by now (also jobs that became due while running); the count run."""
         ran = 0
         async with self._pass:
+            if self.before_pass is not None:
+                await self.before_pass(self.gate, self.clock())
             for _ in range(max_passes):
                 now = self.clock()
                 claimed = await self._claim(now)

@@ -209,7 +209,6 @@ def interview_message(
     message["To"] = _address(participant.name, participant.email)
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(domain="consulink")
-    message["Content-Language"] = language
     message.set_content("\n".join(lines))
     if event.has_calendar:
         calendar = ics.build(
@@ -238,6 +237,8 @@ def interview_message(
             filename="interview.ics",
             params={"method": "CANCEL" if event.cancels else "REQUEST"},
         )
+    # After the content: set_content() drops Content-* headers set before it.
+    message["Content-Language"] = language
     return message
 
 
@@ -299,6 +300,6 @@ def deadline_message(
     message["To"] = _address(name, email)
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(domain="consulink")
-    message["Content-Language"] = language
     message.set_content("\n".join(lines))
+    message["Content-Language"] = language
     return message

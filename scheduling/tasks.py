@@ -141,10 +141,17 @@ class Tasks:
         )
 
     async def ensure_daily_alert(self, gate: WriteGate, now: datetime) -> None:
-        """Make sure the next deadline alert is scheduled (idempotent; run at start)."""
+        """Make sure the next deadline alert is scheduled (idempotent: a key per day).
+
+        Called before every pass, so the daily chain survives a failed or cancelled alert.
+        """
         due = next_alert_at(now, self.alert_at)
+        key = f"{DEADLINE_ALERTS}:{due.date()}"
+        async with gate.read() as session:
+            if await session.scalar(select(ScheduledJob.id).where(ScheduledJob.key == key)):
+                return  # the usual case: no write transaction needed
         async with gate.transaction() as session:
-            await enqueue_once(session, DEADLINE_ALERTS, due, f"{DEADLINE_ALERTS}:{due.date()}", {})
+            await enqueue_once(session, DEADLINE_ALERTS, due, key, {})
 
     async def send_deadline_alerts(self, context: JobContext, job: ScheduledJob) -> None:
         """Tell each facility's staff which cases near their deadline lack a confirmed

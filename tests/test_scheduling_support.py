@@ -128,7 +128,7 @@ def body_of(message: EmailMessage) -> str:
 
 def join_path(message: EmailMessage) -> str:
     """The path of the personal join link in a message."""
-    found = re.search(r"https://consulink\.test(/join/[A-Za-z0-9_\-.]+)", body_of(message))
+    found = re.search(r"https?://[^/\s]+(/join/[A-Za-z0-9_\-.]+)", body_of(message))
     assert found, "no join link in the message"
     return found.group(1)
 

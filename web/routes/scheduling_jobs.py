@@ -85,8 +85,9 @@ async def scheduling_context(app: web.Application) -> AsyncIterator[None]:
         alert_at=time(settings.deadline_alert_hour),
     )
     # Read the clock through the app each time: tests replace it after the app is built.
-    runner = JobRunner(gate, lambda: app[CLOCK](), tasks.handlers())
-    await tasks.ensure_daily_alert(gate, app[CLOCK]())
+    runner = JobRunner(
+        gate, lambda: app[CLOCK](), tasks.handlers(), before_pass=tasks.ensure_daily_alert
+    )
     scheduler = JobScheduler(runner, poll_seconds=settings.jobs_poll_seconds)
     app[WRITE_GATE] = gate
     app[BOOKING_POLICY] = policy
