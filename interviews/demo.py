@@ -22,6 +22,7 @@ from interviews.consulates import Consulate
 from interviews.demo_data import CONSULATES, FACILITIES, PASSWORD, USERS
 from interviews.directory import ConsulateIn, create_entry
 from interviews.facilities import Facility
+from interviews.questionnaire_demo import load_demo_questionnaires
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ _STEPS: tuple[Callable[[AsyncSession], Awaitable[int]], ...] = (
     _load_facilities,
     _load_consulates,
     _load_users,
+    load_demo_questionnaires,
 )
 
 

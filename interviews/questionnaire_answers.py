@@ -9,10 +9,9 @@ publishes a newer version the consul may move the case's answers onto it
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select, update
@@ -21,17 +20,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.orm.attributes import set_committed_value
 
 from interviews.access import Actor
+from interviews.accounts import Role
 from interviews.audit import record
+from interviews.consulates import Consulate
 from interviews.db import Base, UTCDateTime, utcnow
+from interviews.questionnaire_results import Answer, AnswerStatus, Filled, compute_result
 from interviews.questionnaires import Questionnaire, current_definition
-
-
-class AnswerStatus(StrEnum):
-    """What the consul found for one parameter."""
-
-    CONFIRMED = "confirmed"
-    NOT_CONFIRMED = "not_confirmed"
-    NOT_ASKED = "not_asked"
 
 
 class CaseQuestionnaire(Base):
@@ -112,124 +106,6 @@ class NoQuestionnaire(LookupError):
     """The consulate has not defined a questionnaire yet (web: 404)."""
 
 
-@dataclass(frozen=True)
-class Result:
-    """The rule applied to the answers: met or not, n of m, and how many more are needed."""
-
-    confirmed: int
-    not_confirmed: int
-    not_asked: int
-    total: int
-    required: int
-
-    @property
-    def met(self) -> bool:
-        """True when at least `required` parameters are confirmed."""
-        return self.confirmed >= self.required
-
-    @property
-    def needed(self) -> int:
-        """How many more confirmations the rule needs (0 once met)."""
-        return max(0, self.required - self.confirmed)
-
-    @property
-    def still_possible(self) -> bool:
-        """False when too few parameters are left unasked for the rule ever to be met."""
-        return self.confirmed + self.not_asked >= self.required
-
-    def as_dict(self) -> dict[str, Any]:
-        """The result in the API's JSON shape."""
-        return {
-            "met": self.met,
-            "confirmed": self.confirmed,
-            "not_confirmed": self.not_confirmed,
-            "not_asked": self.not_asked,
-            "total": self.total,
-            "required": self.required,
-            "needed": self.needed,
-            "still_possible": self.still_possible,
-        }
-
-
-@dataclass(frozen=True)
-class Answer:
-    """One parameter with its answer (not asked when never answered)."""
-
-    key: str
-    status: AnswerStatus
-    notes: str = ""
-    updated_at: datetime | None = None
-    updated_by_name: str = ""
-
-
-@dataclass(frozen=True)
-class Filled:
-    """A case's questionnaire for one consulate: definition, answers by key and the result."""
-
-    case_id: int
-    consulate_id: int
-    definition: Questionnaire
-    answers: dict[str, Answer]
-    result: Result
-    version: int = 0  # 0 until the first answer is saved
-    updated_at: datetime | None = None
-    updated_by_name: str = ""
-    current_version: int = 0
-
-    @property
-    def started(self) -> bool:
-        """True once any answer was saved."""
-        return self.version > 0
-
-    @property
-    def outdated(self) -> bool:
-        """True when the consulate has published a newer definition since."""
-        return self.current_version > self.definition.version
-
-    def as_dict(self, *, with_answers: bool = True) -> dict[str, Any]:
-        """The API's JSON shape; staff get the result without the consul's answers."""
-        body: dict[str, Any] = {
-            "case_id": self.case_id,
-            "consulate_id": self.consulate_id,
-            "questionnaire": {
-                "name": self.definition.name,
-                "version": self.definition.version,
-                "current_version": self.current_version,
-                "outdated": self.outdated,
-            },
-            "version": self.version,
-            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
-            "updated_by_name": self.updated_by_name,
-            "result": self.result.as_dict(),
-        }
-        if with_answers:
-            body["answers"] = [
-                {
-                    "key": p.key,
-                    "label": p.label,
-                    "label_en": p.label_en,
-                    "label_es": p.label_es,
-                    "status": self.answers[p.key].status.value,
-                    "notes": self.answers[p.key].notes,
-                }
-                for p in self.definition.parameters
-            ]
-        return body
-
-
-def compute_result(definition: Questionnaire, statuses: list[AnswerStatus]) -> Result:
-    """Apply the definition's rule to one status per parameter."""
-    confirmed = statuses.count(AnswerStatus.CONFIRMED)
-    not_confirmed = statuses.count(AnswerStatus.NOT_CONFIRMED)
-    return Result(
-        confirmed=confirmed,
-        not_confirmed=not_confirmed,
-        not_asked=len(statuses) - confirmed - not_confirmed,
-        total=definition.total,
-        required=definition.required,
-    )
-
-
 def _filled(
     case_id: int, consulate_id: int, row: CaseQuestionnaire | None, definition: Questionnaire
 ) -> Filled:
@@ -302,6 +178,31 @@ async def filled_for_case(session: AsyncSession, case_id: int) -> list[Filled]:
     return out
 
 
+async def _named(session: AsyncSession, views: list[Filled]) -> list[Filled]:
+    ids = {view.consulate_id for view in views}
+    names: dict[int, str] = {}
+    if ids:
+        rows = await session.execute(
+            select(Consulate.id, Consulate.name).where(Consulate.id.in_(ids))
+        )
+        names = {int(row[0]): str(row[1]) for row in rows}
+    return [replace(view, consulate_name=names.get(view.consulate_id, "")) for view in views]
+
+
+async def visible_filled(session: AsyncSession, actor: Actor, case_id: int) -> list[Filled]:
+    """The case's questionnaires `actor` may see: a consul their own consulate's, others all.
+
+    Load the case through `interviews.case_access` first: this decides only *which*
+    consulates' questionnaires, not whether the case may be seen at all.
+    """
+    if actor.role is Role.CONSUL:
+        found = await filled(session, case_id, actor.consulate_id) if actor.consulate_id else None
+        views = [found] if found else []
+    else:
+        views = await filled_for_case(session, case_id)
+    return await _named(session, views)
+
+
 def _check_keys(definition: Questionnaire, data: AnswersIn) -> None:
     seen: set[str] = set()
     for i, answer in enumerate(data.answers):
@@ -316,9 +217,10 @@ def _check_keys(definition: Questionnaire, data: AnswersIn) -> None:
         seen.add(answer.key)
 
 
-async def _bump(session: AsyncSession, row: CaseQuestionnaire, actor: Actor | None) -> None:
+async def _bump(
+    session: AsyncSession, row: CaseQuestionnaire, actor: Actor | None, now: datetime
+) -> None:
     # Compare-and-set: if another save committed since this one loaded, refuse (409).
-    now = utcnow()
     name = actor.name if actor else ""
     bumped = await session.execute(
         update(CaseQuestionnaire)
@@ -349,6 +251,7 @@ async def save_answers(
     *,
     actor: Actor | None,
     remote: str = "",
+    now: datetime | None = None,
 ) -> Filled:
     """Record the consul's answers, audit each change before/after, return the new result.
 
@@ -374,7 +277,7 @@ async def save_answers(
             ]
     if not diff:
         return _with_current(before, current)
-    now = utcnow()
+    now = now or utcnow()
     name = actor.name if actor else ""
     if row is None:
         # A concurrent first save of the same case and consulate fails on the unique key.
@@ -389,7 +292,7 @@ async def save_answers(
         )
         session.add(row)
         await session.flush()
-    await _bump(session, row, actor)
+    await _bump(session, row, actor, now)
     existing = {a.parameter_id: a for a in row.answers}
     for answer in data.answers:
         if answer.key not in diff:
@@ -413,6 +316,7 @@ async def save_answers(
         target_type="case",
         target_id=case_id,
         remote=remote,
+        now=now,
         details={
             "consulate_id": consulate_id,
             "questionnaire_version": definition.version,
@@ -435,6 +339,7 @@ async def move_to_current(
     *,
     actor: Actor | None,
     remote: str = "",
+    now: datetime | None = None,
 ) -> Filled:
     """Move the case's answers to the newest definition, carrying them over by key.
 
@@ -459,7 +364,8 @@ async def move_to_current(
             dropped[key] = {"status": answer.status, "notes": answer.notes}
         else:
             carried[key] = (target.id, answer)
-    await _bump(session, row, actor)
+    now = now or utcnow()
+    await _bump(session, row, actor, now)
     row.questionnaire_id = current.id
     row.definition = current
     row.answers = [
@@ -480,6 +386,7 @@ async def move_to_current(
         target_type="case",
         target_id=case_id,
         remote=remote,
+        now=now,
         details={
             "consulate_id": consulate_id,
             "from_version": old.version,

@@ -287,6 +287,7 @@ async def save_definition(
     *,
     actor: Actor | None,
     remote: str = "",
+    now: datetime | None = None,
 ) -> tuple[Questionnaire, bool]:
     """Save a definition as the consulate's next version (unless nothing changed).
 
@@ -304,13 +305,14 @@ async def save_definition(
     before = as_input(current) if current else None
     if before == after and current is not None:
         return current, False
+    now = now or utcnow()
     definition = Questionnaire(
         consulate_id=consulate.id,
         version=current_version + 1,
         name=data.name,
         language=data.language,
         required=data.required,
-        created_at=utcnow(),
+        created_at=now,
         created_by=actor.user_id if actor else None,
         created_by_name=actor.name if actor else "",
         parameters=[
@@ -335,12 +337,13 @@ async def save_definition(
         target_type="consulate",
         target_id=consulate.id,
         remote=remote,
+        now=now,
         details={
             "version": definition.version,
             "changes": changes(_flat(before) if before else {}, _flat(after)),
         },
     )
-    await _sync_directory(session, consulate, definition, actor=actor, remote=remote)
+    await _sync_directory(session, consulate, definition, actor=actor, remote=remote, now=now)
     return definition, True
 
 
@@ -351,6 +354,7 @@ async def _sync_directory(
     *,
     actor: Actor | None,
     remote: str,
+    now: datetime,
 ) -> None:
     summary = {
         "questionnaire_name": definition.name,
@@ -367,7 +371,7 @@ async def _sync_directory(
     bumped = await session.execute(
         update(Consulate)
         .where(Consulate.id == consulate.id, Consulate.version == loaded)
-        .values(version=loaded + 1, updated_at=utcnow(), **summary)
+        .values(version=loaded + 1, updated_at=now, **summary)
         .execution_options(synchronize_session=False)
     )
     if getattr(bumped, "rowcount", 0) != 1:
@@ -384,5 +388,6 @@ async def _sync_directory(
         target_type="consulate",
         target_id=consulate.id,
         remote=remote,
-        details={"changes": diff, "version": consulate.version, "via": "questionnaire"},
+        now=now,
+        details={"changes": diff, "version": loaded + 1, "via": "questionnaire"},
     )
