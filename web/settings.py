@@ -152,6 +152,13 @@ class Settings(BaseSettings):
         description="Folder of installed Argos translation models (consulink models install); "
         "empty means <data-dir>/argos-packages.",
     )
+    caption_interim_seconds: float = Field(
+        0.0,
+        ge=0,
+        le=10,
+        description="Show interim caption text while someone speaks, every this many seconds "
+        "(0: off). Each interim costs a full recognition: 1.0 about doubles caption CPU.",
+    )
 
     @field_validator("translation_engines")
     @classmethod
@@ -166,6 +173,7 @@ class Settings(BaseSettings):
             speech_model=self.speech_model or "",
             cpu_threads=self.speech_cpu_threads,
             engine_choices=parse_engine_choices(self.translation_engines),
+            interim_every_s=self.caption_interim_seconds,
         )
 
     @property

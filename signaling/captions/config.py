@@ -50,7 +50,9 @@ class CaptionConfig:
     # Whisper pads to 30 s; longer speech is cut so a caption never waits for the speaker.
     max_utterance_s: float = 12.0
     # Interim text while someone speaks, every this many seconds (0 turns interims off).
-    interim_every_s: float = 1.0
+    # Off by default: each interim is a full whisper run (~0.35 s of 2 cores), so interims
+    # every second doubled caption CPU and slowed finals on a busy 2-core machine.
+    interim_every_s: float = 0.0
     # Threads recognising final utterances; interims get one more thread of their own.
     recognition_workers: int = 1
     translation_workers: int = 1
