@@ -40,6 +40,7 @@ class Action(StrEnum):
     CALENDAR_FACILITY = "calendar.facility"
     CALENDAR_CONSULATE = "calendar.consulate"
     CALENDAR_INTERPRETER = "calendar.interpreter"
+    SESSION_JOIN = "session.join"
     AUDIT_EXPORT = "audit.export"
     QUESTIONNAIRE_READ = "questionnaire.read"
     QUESTIONNAIRE_EDIT = "questionnaire.edit"
@@ -120,6 +121,9 @@ _ROLES: dict[Action, frozenset[Role]] = {
     Action.CALENDAR_FACILITY: frozenset({Role.ADMIN, Role.STAFF}),
     Action.CALENDAR_CONSULATE: frozenset({Role.ADMIN, Role.CONSUL}),
     Action.CALENDAR_INTERPRETER: frozenset({Role.ADMIN, Role.INTERPRETER}),
+    # Live sessions: a signed-in user not on the interview may knock (the host admits)
+    # only within their own consulate or facility; interpreters only where assigned.
+    Action.SESSION_JOIN: frozenset(Role),
     Action.AUDIT_EXPORT: frozenset({Role.ADMIN}),
     # Questionnaires: a consulate's consuls (and admins) define it; only a consul of the
     # consulate a case is shared with answers it; the case's staff read the result.

@@ -28,6 +28,7 @@ from scheduling.resources import (
     InterpreterProfile,
     VideoRoom,
 )
+from signaling.records import ChatMessage, Recording, SessionEvent
 
 __all__ = [
     "ApiToken",
@@ -42,6 +43,7 @@ __all__ = [
     "CaseReferenceCounter",
     "CaseShare",
     "CaseStatusChange",
+    "ChatMessage",
     "Consulate",
     "ConsulateEvidence",
     "ConsulateJurisdiction",
@@ -58,7 +60,9 @@ __all__ = [
     "Questionnaire",
     "QuestionnaireAnswer",
     "QuestionnaireParameter",
+    "Recording",
     "ScheduledJob",
+    "SessionEvent",
     "User",
     "VideoRoom",
 ]

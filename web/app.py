@@ -40,6 +40,8 @@ from web.routes import (
     questionnaires_pages,
     scheduling_api,
     scheduling_jobs,
+    session_api,
+    signaling_ws,
 )
 from web.routes import openapi as openapi_routes
 from web.settings import Settings
@@ -100,6 +102,8 @@ def create_app(settings: Settings) -> web.Application:
     app[CATALOGS] = Catalogs.load()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(scheduling_jobs.scheduling_context)
+    app.cleanup_ctx.append(signaling_ws.signaling_context)
+    app.on_shutdown.append(signaling_ws.close_rooms)
     app.on_response_prepare.append(_security_headers)
     setup_templates(app)
     # Every routes module: registered here and described in the OpenAPI document.
@@ -119,6 +123,8 @@ def create_app(settings: Settings) -> web.Application:
         audit,
         questionnaires_api,
         questionnaires_pages,
+        session_api,
+        signaling_ws,
     ]
     for module in modules:
         app.add_routes(module.routes)

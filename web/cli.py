@@ -54,7 +54,16 @@ def _serve(args: argparse.Namespace) -> int:
         for email, what in DEMO_LOGINS.accounts:
             print(f"  {email:<38} {what}")
     print(f"consulink on http://{settings.host}:{settings.port}  (data in {settings.data_dir})")
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    # Join links carry their token in the path: the access log must never write it.
+    from web.routes.session_common import RedactingAccessLogger
+
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log_class=RedactingAccessLogger,
+    )
     return 0
 
 

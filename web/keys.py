@@ -16,6 +16,8 @@ from scheduling.followups import Policy
 from scheduling.jobs import JobRunner
 from scheduling.scheduler import JobScheduler
 from scheduling.writes import WriteGate
+from signaling.media import ServerMedia
+from signaling.rooms import RoomRegistry
 from web.i18n import Catalogs
 from web.settings import Settings
 
@@ -41,3 +43,6 @@ WRITE_GATE = web.AppKey("write_gate", WriteGate)
 JOB_RUNNER = web.AppKey("job_runner", JobRunner)
 JOB_SCHEDULER = web.AppKey("job_scheduler", JobScheduler)
 BOOKING_POLICY = web.AppKey("booking_policy", Policy)
+# Live sessions: the rooms (lobby, admission, signalling) and the server's media peers.
+ROOMS = web.AppKey("rooms", RoomRegistry)
+SERVER_MEDIA = web.AppKey("server_media", ServerMedia)

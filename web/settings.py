@@ -160,6 +160,40 @@ class Settings(BaseSettings):
         "(0: off). Each interim costs a full recognition: 1.0 about doubles caption CPU.",
     )
 
+    stun_urls: list[str] = Field(
+        default_factory=list,
+        description='STUN servers for live sessions, as JSON: ["stun:stun.example.org:3478"]. '
+        "Empty means none: no public STUN server is ever contacted unless listed here.",
+    )
+    turn_urls: list[str] = Field(
+        default_factory=list,
+        description='TURN servers, as JSON: ["turn:turn.example.org:3478?transport=udp"]; '
+        "used only with turn_secret.",
+    )
+    turn_secret: str | None = Field(
+        None,
+        description="Secret shared with the TURN server (coturn: use-auth-secret, "
+        "static-auth-secret); short-lived TURN credentials are derived from it.",
+    )
+    turn_credential_seconds: int = Field(
+        6 * 3600, ge=60, le=7 * 86400, description="How long a TURN credential stays valid."
+    )
+    ice_relay_only: bool = Field(
+        False,
+        description="Send all live-session media through TURN (ICE transport policy 'relay'), "
+        "hiding participants' addresses from one another.",
+    )
+    ice_loopback: bool = Field(
+        False,
+        description="Let the server's peer offer 127.0.0.1 candidates (development and tests "
+        "on one machine only).",
+    )
+    record_video: bool = Field(
+        True,
+        description="Record each participant's video as well as their audio (audio is always "
+        "recorded); the host may change it when opening a session.",
+    )
+
     @field_validator("translation_engines")
     @classmethod
     def _known_pairs(cls, value: Mapping[str, str]) -> Mapping[str, str]:

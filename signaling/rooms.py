@@ -1,0 +1,379 @@
+"""Live rooms: who is in each session, the lobby, admission, and message routing.
+
+One `Room` per interview, held by the app's `RoomRegistry` (an AppKey, never a module
+global). A member is one WebSocket connection; messages go out through the member's
+bounded outbox so one slow browser never holds up the others. Peers can only address
+members of their own room: there is no lookup across rooms at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from signaling.admission import Entrant
+from signaling.records import ChatMessage, EventKind, add_event
+
+log = logging.getLogger(__name__)
+
+OUTBOX_SIZE = 512
+# WebSocket close codes of our own (4000-4999 are for applications).
+CLOSE_REFUSED = 4403
+CLOSE_REPLACED = 4409
+CLOSE_ENDED = 4410
+CLOSE_SLOW = 1013
+
+
+class Connection(Protocol):
+    """What a room needs of a member's transport."""
+
+    async def close_with(self, code: int, reason: str) -> None:
+        """Close the connection with a WebSocket close code."""
+
+
+@dataclass(eq=False)
+class Member:
+    """One person's connection to a room."""
+
+    entrant: Entrant
+    name: str
+    language: str
+    connection: Connection
+    peer_id: str = field(default_factory=lambda: secrets.token_urlsafe(9))
+    admitted: bool = False
+    audio: bool = True
+    video: bool = True
+    outbox: asyncio.Queue[dict[str, Any] | None] = field(
+        default_factory=lambda: asyncio.Queue(OUTBOX_SIZE)
+    )
+    closing: bool = False
+
+    @property
+    def person(self) -> tuple[int | None, int | None]:
+        """Who this is across reconnects: (participant id, user id)."""
+        return (self.entrant.participant_id, self.entrant.user_id)
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Queue a message; a member too slow to keep up is cut off."""
+        if self.closing:
+            return
+        try:
+            self.outbox.put_nowait(message)
+        except asyncio.QueueFull:
+            self.closing = True
+            log.warning("signalling: %s too slow, cut off", self.peer_id)
+            asyncio.get_running_loop().create_task(
+                self.connection.close_with(CLOSE_SLOW, "too slow")
+            )
+
+    def public(self) -> dict[str, Any]:
+        """How others see this member in the roster."""
+        return {
+            "peer": self.peer_id,
+            "name": self.name,
+            "role": self.entrant.role,
+            "language": self.language,
+            "invited": self.entrant.invited,
+            "host": self.entrant.host,
+            "admitted": self.admitted,
+            "audio": self.audio,
+            "video": self.video,
+        }
+
+
+class MediaHost(Protocol):
+    """The server's own media side of a room (recording, captions): see signaling.media."""
+
+    async def admitted(self, room: Room, member: Member) -> None:
+        """A member may now send media to the server."""
+
+    async def signal(self, room: Room, member: Member, message: dict[str, Any]) -> None:
+        """An offer or candidate a member addressed to the server's peer."""
+
+    async def left(self, room: Room, member: Member) -> None:
+        """A member left: close its peer connection."""
+
+    async def room_closed(self, room: Room) -> None:
+        """The room is gone: close everything it had."""
+
+
+class RoomError(Exception):
+    """A message the room refuses, with a code for the error reply."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(eq=False)
+class Room:
+    """One interview's live session."""
+
+    interview_id: int
+    record_video: bool
+    state: str = "lobby"  # lobby | open | ended
+    opened_at: datetime | None = None
+    members: dict[str, Member] = field(default_factory=dict)
+    # People let in once stay let in when they reconnect.
+    admitted_people: set[tuple[int | None, int | None]] = field(default_factory=set)
+
+    def admitted_members(self) -> list[Member]:
+        """Members in the call (past the lobby)."""
+        return [m for m in self.members.values() if m.admitted]
+
+    def roster(self) -> dict[str, Any]:
+        """Everyone in the room, as every member sees it."""
+        return {
+            "type": "roster",
+            "state": self.state,
+            "record_video": self.record_video,
+            "recording": self.state == "open",
+            "participants": [m.public() for m in self.members.values()],
+        }
+
+    def broadcast(self, message: dict[str, Any], *, admitted_only: bool = False) -> None:
+        """Send to every member (or only those in the call)."""
+        for member in list(self.members.values()):
+            if member.admitted or not admitted_only:
+                member.send(message)
+
+
+class RoomRegistry:
+    """All live rooms of one app; the single entry point the WebSocket handler uses."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Callable[[], datetime],
+        *,
+        record_video: bool,
+        media: MediaHost | None = None,
+    ) -> None:
+        self.rooms: dict[int, Room] = {}
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+        self.record_video = record_video
+        self.media = media
+
+    def room(self, interview_id: int) -> Room:
+        """The room of an interview, created on first use."""
+        found = self.rooms.get(interview_id)
+        if found is None:
+            found = self.rooms[interview_id] = Room(interview_id, self.record_video)
+        return found
+
+    async def record(
+        self, room: Room, kind: EventKind, member: Member | None, **details: Any
+    ) -> None:
+        """Append to the session record (one short transaction)."""
+        async with self.sessionmaker() as session, session.begin():
+            await add_event(
+                session,
+                room.interview_id,
+                kind,
+                self.clock(),
+                participant_id=member.entrant.participant_id if member else None,
+                user_id=member.entrant.user_id if member else None,
+                peer_id=member.peer_id if member else "",
+                name=member.name if member else "",
+                details=details,
+            )
+
+    async def join(self, room: Room, member: Member, *, rejoin: bool) -> None:
+        """Enter the room: straight in when allowed, else wait in the lobby."""
+        if room.state == "ended":
+            raise RoomError("ended", "The host has ended this session.")
+        returning = member.person in room.admitted_people
+        for other in list(room.members.values()):
+            if other.person == member.person:  # a reload or a second tab: keep the newest
+                returning = True
+                await self.remove(room, other, replaced=True)
+                other.closing = True
+                await other.connection.close_with(CLOSE_REPLACED, "joined elsewhere")
+        room.members[member.peer_id] = member
+        member.admitted = (
+            member.entrant.host
+            or member.person in room.admitted_people
+            or (room.state == "open" and member.entrant.invited)
+        )
+        kind = EventKind.RECONNECT if (rejoin or returning) else EventKind.JOIN
+        await self.record(room, kind, member, role=member.entrant.role)
+        member.send(self._welcome(room, member))
+        await self._after_admission(room, member)
+        room.broadcast(room.roster())
+
+    def _welcome(self, room: Room, member: Member) -> dict[str, Any]:
+        return {
+            "type": "welcome",
+            "peer": member.peer_id,
+            "role": member.entrant.role,
+            "host": member.entrant.host,
+            "admitted": member.admitted,
+            "state": room.state,
+            "record_video": room.record_video,
+        }
+
+    async def _after_admission(self, room: Room, member: Member) -> None:
+        if not member.admitted:
+            return
+        room.admitted_people.add(member.person)
+        member.send({"type": "admitted", "record_video": room.record_video})
+        if self.media is not None and room.state == "open":
+            await self.media.admitted(room, member)
+
+    async def open(self, room: Room, host: Member, record_video: bool | None) -> None:
+        """Host: start the session; invited people waiting in the lobby come in."""
+        self._host_only(host)
+        if room.state != "lobby":
+            raise RoomError("already_open", "The session is already open.")
+        if record_video is not None:
+            room.record_video = record_video
+        room.state = "open"
+        room.opened_at = self.clock()
+        await self.record(room, EventKind.OPEN, host, record_video=room.record_video)
+        for member in list(room.members.values()):
+            if member.entrant.invited and not member.admitted:
+                member.admitted = True
+            if member.admitted:
+                await self._after_admission(room, member)
+        room.broadcast(room.roster())
+
+    async def admit(self, room: Room, host: Member, peer_id: str) -> None:
+        """Host: let a waiting person in."""
+        self._host_only(host)
+        target = self._waiting(room, peer_id)
+        target.admitted = True
+        await self.record(room, EventKind.ADMIT, target, by=host.peer_id)
+        await self._after_admission(room, target)
+        room.broadcast(room.roster())
+
+    async def refuse(self, room: Room, host: Member, peer_id: str) -> None:
+        """Host: turn away a waiting person who is not on the interview."""
+        self._host_only(host)
+        target = self._waiting(room, peer_id)
+        if target.entrant.invited:
+            raise RoomError("invited", "People on the interview cannot be refused.")
+        await self.record(room, EventKind.REFUSE, target, by=host.peer_id)
+        target.send({"type": "refused"})
+        await self.remove(room, target)
+        target.closing = True
+        await target.connection.close_with(CLOSE_REFUSED, "refused by the host")
+        room.broadcast(room.roster())
+
+    def _host_only(self, member: Member) -> None:
+        if not member.entrant.host:
+            raise RoomError("not_host", "Only the host may do this.")
+
+    def _waiting(self, room: Room, peer_id: str) -> Member:
+        target = room.members.get(peer_id)
+        if target is None:
+            raise RoomError("unknown_peer", "There is nobody with that id in this session.")
+        if target.admitted:
+            raise RoomError("already_admitted", "That person is already in the call.")
+        return target
+
+    async def relay(self, room: Room, sender: Member, message: dict[str, Any]) -> None:
+        """Pass an offer, answer or candidate to one peer of the same room."""
+        if not sender.admitted or room.state != "open":
+            raise RoomError("not_admitted", "Wait until the host lets you in.")
+        to = message["to"]
+        if to == "server":
+            if self.media is None:
+                raise RoomError("unknown_peer", "This server takes no media.")
+            await self.media.signal(room, sender, message)
+            return
+        target = room.members.get(to)
+        if target is None or target is sender:
+            raise RoomError("unknown_peer", "There is nobody with that id in this session.")
+        if not target.admitted:
+            raise RoomError("not_admitted_peer", "That person is still in the lobby.")
+        target.send({**{k: v for k, v in message.items() if k != "to"}, "from": sender.peer_id})
+
+    async def set_media(self, room: Room, member: Member, audio: bool, video: bool) -> None:
+        """Someone muted or unmuted, or turned their camera on or off."""
+        member.audio, member.video = audio, video
+        room.broadcast({"type": "media", "peer": member.peer_id, "audio": audio, "video": video})
+
+    async def chat(self, room: Room, member: Member, text: str) -> None:
+        """Keep a chat message with the session and show it to everyone in the call."""
+        if not member.admitted:
+            raise RoomError("not_admitted", "Wait until the host lets you in.")
+        at = self.clock()
+        async with self.sessionmaker() as session, session.begin():
+            row = ChatMessage(
+                interview_id=room.interview_id,
+                at=at,
+                participant_id=member.entrant.participant_id,
+                user_id=member.entrant.user_id,
+                name=member.name,
+                text=text,
+            )
+            session.add(row)
+            await session.flush()
+            row_id = row.id
+        room.broadcast(
+            {
+                "type": "chat",
+                "id": row_id,
+                "from": member.peer_id,
+                "name": member.name,
+                "text": text,
+                "at": at.isoformat(),
+            },
+            admitted_only=True,
+        )
+
+    async def end(self, room: Room, host: Member) -> None:
+        """Host: end the session for everyone; links stop working."""
+        self._host_only(host)
+        room.state = "ended"
+        await self.record(room, EventKind.END, host)
+        members = list(room.members.values())
+        for member in members:
+            member.send({"type": "ended"})
+            member.closing = True
+        room.members.clear()
+        self.rooms.pop(room.interview_id, None)
+        if self.media is not None:
+            await self.media.room_closed(room)
+        await asyncio.gather(
+            *(member.connection.close_with(CLOSE_ENDED, "ended by the host") for member in members)
+        )
+
+    async def remove(self, room: Room, member: Member, *, replaced: bool = False) -> None:
+        """Forget a member whose connection ended; the others are told."""
+        if room.members.get(member.peer_id) is not member:
+            return
+        del room.members[member.peer_id]
+        if self.media is not None:
+            await self.media.left(room, member)
+        await self.record(room, EventKind.LEAVE, member, replaced=replaced)
+        room.broadcast({"type": "left", "peer": member.peer_id})
+        room.broadcast(room.roster())
+        if not room.members and room.state == "lobby":
+            # Nobody waiting any more: forget it. An open room is kept until the host ends
+            # it, so a reload or a dropped network comes back to the same open session.
+            self.rooms.pop(room.interview_id, None)
+
+    async def close(self) -> None:
+        """Server shutdown: close every room's media and connections."""
+        for room in list(self.rooms.values()):
+            for member in room.members.values():
+                member.closing = True
+            await asyncio.gather(
+                *(
+                    m.connection.close_with(1001, "server shutting down")
+                    for m in room.members.values()
+                )
+            )
+            if self.media is not None:
+                await self.media.room_closed(room)
+        self.rooms.clear()
