@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -338,8 +338,3 @@ def as_dict(case: Case, *, today: date | None = None) -> dict[str, Any]:
     if today is not None:
         data["days_left"] = (case.deadline - today).days
     return data
-
-
-async def facility_by_id(session: AsyncSession) -> dict[int, Facility]:
-    """Every facility by id (a small table; used to localise dates)."""
-    return {f.id: f for f in (await session.scalars(select(Facility))).all()}

@@ -212,6 +212,10 @@ async def add_document(
     return document
 
 
+class DocumentNotFound(LookupError):
+    """No document with that id."""
+
+
 async def load_document(
     session: AsyncSession, actor: Actor | None, document_id: int, action: Action
 ) -> tuple[Document, CaseGrant]:
@@ -221,10 +225,6 @@ async def load_document(
         raise DocumentNotFound(document_id)
     grant = await load_case_grant(session, actor, document.case_id, action)
     return document, grant
-
-
-class DocumentNotFound(LookupError):
-    """No document with that id."""
 
 
 async def case_documents(session: AsyncSession, case_id: int) -> list[Document]:

@@ -4,12 +4,11 @@ encrypted, and hands them out only to those entitled, watermarked for consuls.""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from PIL import Image
 from pypdf import PdfReader
 
-from interviews.document_store import MAGIC
+from interviews.document_store import MAGIC, DocumentKeyError, DocumentStore
 from tests.conftest import World
 from tests.test_cases_support import (
     Client,
@@ -221,9 +220,8 @@ async def test_the_consul_gets_a_copy_watermarked_with_their_name_and_the_time(
 
 
 async def test_a_wrong_document_key_refuses_to_serve_rather_than_serving_garbage(
-    client: Client, db: Sessions, world: World, settings: Settings, tmp_path: Path
+    client: Client, db: Sessions, world: World, settings: Settings
 ) -> None:
-    from interviews.document_store import DocumentKeyError, DocumentStore
 
     staff = await bearer(db, "staff@example.org")
     case = await new_case(client, staff)
