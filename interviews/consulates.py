@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from interviews.db import Base, UTCDateTime, utcnow
@@ -38,6 +38,8 @@ class Consulate(Base):
     """One directory entry."""
 
     __tablename__ = "consulates"
+    # The directory's listing order: a page is read off this index without sorting.
+    __table_args__ = (Index("ix_consulates_country_name_id", "country", "name", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)

@@ -7,6 +7,7 @@ two people editing at once cannot silently overwrite each other.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -143,34 +144,46 @@ def field_errors(error: ValidationError) -> list[dict[str, str]]:
     return out
 
 
+_COLUMNS = list(Consulate.__table__.c)
+
+
+def row_as_dict(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """A `consulates` row in the API's JSON shape, its lists left empty for the caller."""
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "country": row["country"],
+        "kind": row["kind"],
+        "city": row["city"],
+        "located_country": row["located_country"],
+        "time_zone": row["time_zone"],
+        "jurisdiction": [],
+        "languages": [],
+        "phone": row["phone"],
+        "email": row["email"] or None,
+        "website": row["website"] or None,
+        "emergency_phone": row["emergency_phone"],
+        "opening_hours": row["opening_hours"],
+        "holidays": row["holidays"],
+        "video_interviews": row["video_interviews"],
+        "accepted_evidence": [],
+        "questionnaire_name": row["questionnaire_name"],
+        "questionnaire_parameters": row["questionnaire_parameters"],
+        "questionnaire_required": row["questionnaire_required"],
+        "travel_document_days": row["travel_document_days"],
+        "notes": row["notes"],
+        "version": row["version"],
+        "updated_at": row["updated_at"].isoformat(),
+    }
+
+
 def as_dict(entry: Consulate) -> dict[str, Any]:
     """The entry in the API's JSON shape."""
-    return {
-        "id": entry.id,
-        "name": entry.name,
-        "country": entry.country,
-        "kind": entry.kind,
-        "city": entry.city,
-        "located_country": entry.located_country,
-        "time_zone": entry.time_zone,
-        "jurisdiction": entry.jurisdiction,
-        "languages": entry.languages,
-        "phone": entry.phone,
-        "email": entry.email or None,
-        "website": entry.website or None,
-        "emergency_phone": entry.emergency_phone,
-        "opening_hours": entry.opening_hours,
-        "holidays": entry.holidays,
-        "video_interviews": entry.video_interviews,
-        "accepted_evidence": entry.accepted_evidence,
-        "questionnaire_name": entry.questionnaire_name,
-        "questionnaire_parameters": entry.questionnaire_parameters,
-        "questionnaire_required": entry.questionnaire_required,
-        "travel_document_days": entry.travel_document_days,
-        "notes": entry.notes,
-        "version": entry.version,
-        "updated_at": entry.updated_at.isoformat(),
-    }
+    data = row_as_dict({column.key: getattr(entry, column.key) for column in _COLUMNS})
+    data["jurisdiction"] = entry.jurisdiction
+    data["languages"] = entry.languages
+    data["accepted_evidence"] = entry.accepted_evidence
+    return data
 
 
 def as_input(entry: Consulate) -> dict[str, Any]:

@@ -506,3 +506,16 @@ async def test_a_browser_session_needs_the_csrf_token_to_write(
     )
     assert accepted.status == 201
     assert await count_entries(db) == 3
+
+
+async def test_search_items_are_the_same_as_reading_each_entry(
+    client: TestClient[Any, Any], world: World, db: async_sessionmaker[AsyncSession]
+) -> None:
+    admin = await bearer(db, world.admin)
+    await _seed(client, admin)
+    page = await (await client.get("/api/directory", headers=admin)).json()
+    assert page["total"] == 5
+    for item in page["items"]:
+        assert item == await entry_json(client, item["id"], admin)
+    beyond = await (await client.get("/api/directory?offset=10", headers=admin)).json()
+    assert (beyond["items"], beyond["total"]) == ([], 5)

@@ -220,9 +220,8 @@ async def search(request: web.Request) -> web.Response:
         page = await directory_search.search(
             session, query.filters, limit=query.limit, offset=query.offset
         )
-        items = [as_dict(entry) for entry in page.items]
     return web.json_response(
-        {"items": items, "total": page.total, "limit": page.limit, "offset": page.offset}
+        {"items": page.items, "total": page.total, "limit": page.limit, "offset": page.offset}
     )
 
 

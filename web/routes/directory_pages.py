@@ -124,7 +124,7 @@ async def search_page(request: web.Request) -> web.Response:
         else None,
         "can_create": may(actor, Action.DIRECTORY_CREATE),
         "can_import": may(actor, Action.DIRECTORY_IMPORT),
-        "editable": {e.id for e in page.items if may(actor, Action.DIRECTORY_EDIT, e.id)},
+        "editable": {e["id"] for e in page.items if may(actor, Action.DIRECTORY_EDIT, e["id"])},
     }
     return render("directory/search.html", request, context, status=400 if errors else 200)
 
