@@ -21,17 +21,24 @@ import numpy as np
 import pytest
 from aiohttp import ClientWebSocketResponse, WSMsgType
 from aiohttp.test_utils import TestClient
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCIceTransportPolicy,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import VideoStreamTrack
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from interviews.cases import Case
+from interviews.sharing import CaseShare
 from scheduling.appointments import Interview, InterviewStatus, Participant, ParticipantRole
 from scheduling.resources import VideoRoom
 from scheduling.tokens import make_join_token
 from signaling.ice import allow_loopback_candidates
 from tests.conftest import Clock, World
-from tests.test_scheduling_support import add_case
 from web.settings import Settings
 
 SPEECH = Path(__file__).parent / "fixtures" / "speech" / "consulate.wav"
@@ -63,13 +70,27 @@ async def book(
     session: AsyncSession, world: World, clock: Clock, reference: str, *, minutes_from_now: int = 5
 ) -> Booked:
     """A confirmed interview starting soon, with staff (host), consul and interpreter."""
-    case_id = await add_case(
-        session,
-        world,
-        reference,
+    case = Case(
+        reference=reference,
+        facility_id=world.tapachula.id,
+        claimed_nationality="IN",
+        detention_date=date.today() - timedelta(days=10),
         deadline=date.today() + timedelta(days=30),
-        share_with=world.india.id,
+        given_names="Test",
+        family_name="Person",
     )
+    session.add(case)
+    await session.flush()
+    session.add(
+        CaseShare(
+            case_id=case.id,
+            consulate_id=world.india.id,
+            purpose="identification interview",
+            legal_basis="consent",
+            legal_basis_note="signed consent form",
+        )
+    )
+    case_id = case.id
     room = VideoRoom(facility_id=world.tapachula.id, name=f"Room {reference}")
     session.add(room)
     await session.flush()
@@ -236,13 +257,11 @@ class MediaParticipant:
         ice_servers: list[Any] | None = None,
     ) -> None:
         allow_loopback_candidates()
-        from aiortc import RTCIceServer
-
         self.signal = signal
         self.pc = RTCPeerConnection(
             RTCConfiguration(
                 iceServers=[RTCIceServer(**s) for s in (ice_servers or [])],
-                iceTransportPolicy=policy,  # type: ignore[arg-type]
+                iceTransportPolicy=RTCIceTransportPolicy(policy),
             )
         )
         self.player = SpeechTrack()

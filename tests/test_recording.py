@@ -1,0 +1,168 @@
+"""Recording stories: real aiortc participants send a spoken WAV and synthetic video to the
+server's receive-only peer; what the server writes decodes with PyAV and lasts as long as
+the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import av
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from signaling.records import recordings
+from tests.test_session_support import (  # noqa: F401 - fixtures
+    Interviews,
+    MediaParticipant,
+    duration_of,
+    joined,
+    media_participants,
+    session_settings,
+    two_interviews,
+)
+from web.keys import SERVER_MEDIA
+from web.settings import Settings
+
+CALL_S = 3.0
+
+
+async def _call(
+    client: TestClient[Any, Any],
+    interviews: Interviews,
+    participants: list[MediaParticipant],
+    roles: tuple[str, ...],
+    *,
+    record_video: bool,
+) -> tuple[float, list[Any]]:
+    a = interviews.a
+    signals = [await joined(client, a, role) for role in roles]
+    await signals[0].send({"type": "open", "record_video": record_video})
+    for signal in signals:
+        connect = await signal.expect("connect")
+        assert connect["video"] is record_video
+    for signal in signals:
+        participants.append(MediaParticipant(signal, video=True))
+    await asyncio.gather(*(p.start() for p in participants))
+    await asyncio.gather(*(p.connected() for p in participants))
+    started = time.monotonic()
+    await asyncio.sleep(CALL_S)
+    for signal in signals:
+        await signal.send({"type": "leave"})
+    call_s = time.monotonic() - started
+    return call_s, signals
+
+
+async def test_each_participant_is_recorded_in_sync_and_playable(
+    client: TestClient[Any, Any],
+    interviews: Interviews,
+    participants: list[MediaParticipant],
+    db: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    call_s, _ = await _call(
+        client, interviews, participants, ("staff", "consul", "interpreter"), record_video=True
+    )
+    async with asyncio.timeout(15):
+        while True:  # the rows are finished once the peers have hung up
+            async with db() as session:
+                rows = await recordings(session, interviews.a.interview_id)
+            if len(rows) == 6 and all(r.ended_at is not None for r in rows):
+                break
+            await asyncio.sleep(0.1)
+    assert sorted(r.kind for r in rows) == ["audio"] * 3 + ["video"] * 3
+    assert len({r.participant_id for r in rows}) == 3
+    for row in rows:
+        path = settings.data_dir / "recordings" / row.path
+        assert row.offset_ms >= 0 and row.offset_ms < 10_000
+        # Written as received; it plays for as long as the media flowed, within a second.
+        assert abs(duration_of(path) - call_s) < 1.0, (row.kind, duration_of(path), call_s)
+    audio = next(r for r in rows if r.kind == "audio")
+    with av.open(str(settings.data_dir / "recordings" / audio.path)) as container:
+        frame = next(container.decode(audio=0))
+        assert frame.sample_rate == 48_000
+    video = next(r for r in rows if r.kind == "video")
+    with av.open(str(settings.data_dir / "recordings" / video.path)) as container:
+        frame = next(container.decode(video=0))
+        assert (frame.width, frame.height) == (320, 240)
+
+
+async def test_audio_only_sessions_take_no_video(
+    client: TestClient[Any, Any],
+    interviews: Interviews,
+    participants: list[MediaParticipant],
+    db: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    await _call(client, interviews, participants, ("staff", "consul"), record_video=False)
+    async with asyncio.timeout(15):
+        while True:
+            async with db() as session:
+                rows = await recordings(session, interviews.a.interview_id)
+            if len(rows) == 2 and all(r.ended_at is not None for r in rows):
+                break
+            await asyncio.sleep(0.1)
+    assert [r.kind for r in rows] == ["audio", "audio"]
+    # The server answered the video section inactive: the browser sent no video at all.
+    for participant in participants:
+        video = [t for t in participant.pc.getTransceivers() if t.kind == "video"]
+        assert video and video[0].currentDirection == "inactive"
+
+
+class Collect:
+    """An audio consumer like the caption pipeline: keeps frames, changes their pts."""
+
+    def __init__(self, enough: int = 50) -> None:
+        self.frames: list[av.AudioFrame] = []
+        self.ended = False
+        self.enough = enough
+        self.filled = asyncio.Event()
+
+    def push(self, frame: av.AudioFrame) -> None:
+        frame.pts = 0  # consumers may rewrite what they are given
+        self.frames.append(frame)
+        if len(self.frames) >= self.enough:
+            self.filled.set()
+
+    def end(self) -> None:
+        self.ended = True
+
+
+async def test_captions_can_take_each_participants_decoded_audio(
+    client: TestClient[Any, Any],
+    app: web.Application,
+    interviews: Interviews,
+    participants: list[MediaParticipant],
+) -> None:
+    a = interviews.a
+    host = await joined(client, a, "staff")
+    await host.send({"type": "open"})
+    await host.expect("connect")
+    participant = MediaParticipant(host, video=False)
+    participants.append(participant)
+    await participant.start()
+    await participant.connected()
+    media = app[SERVER_MEDIA]
+    member = next(iter(app_rooms_members(app, a.interview_id)))
+    peer = media.peer_for(member)
+    assert peer is not None
+    first, second = Collect(), Collect()
+    peer.attach_audio(first)
+    peer.attach_audio(second)
+    async with asyncio.timeout(15):
+        await second.filled.wait()
+    assert all(f.sample_rate == 48_000 for f in first.frames)
+    # Never the same frame object for two consumers: one rewriting pts cannot touch the other.
+    assert not {id(f) for f in first.frames} & {id(f) for f in second.frames}
+    peer.detach_audio(first)
+    assert first.ended and not second.ended
+
+
+def app_rooms_members(app: web.Application, interview_id: int) -> list[Any]:
+    """The members of a live room (in the order they joined)."""
+    from web.keys import ROOMS
+
+    return list(app[ROOMS].rooms[interview_id].members.values())
