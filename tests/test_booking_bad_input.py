@@ -96,7 +96,7 @@ async def test_a_slot_overlapping_another_interview_or_its_buffer_is_a_conflict(
     async with db() as session, session.begin():
         other = await add_case(
             session,
-            schedule.world,
+            schedule.world.tapachula.id,
             "TAP-2026-0002",
             deadline=date(2026, 3, 20),
             share_with=schedule.world.india.id,

@@ -36,7 +36,7 @@ async def test_two_hundred_simultaneous_requests_for_one_slot_give_exactly_one_b
         case_ids = [
             await add_case(
                 session,
-                world,
+                world.tapachula.id,
                 f"TAP-2026-{n:04d}",
                 deadline=date(2026, 3, 20),
                 share_with=world.india.id,

@@ -162,10 +162,18 @@ async def test_daily_deadline_alert_lists_cases_without_a_confirmed_interview(
 ) -> None:
     async with db() as session, session.begin():
         await add_case(
-            session, schedule.world, "TAP-2026-0002", deadline=date(2026, 3, 5), share_with=None
+            session,
+            schedule.world.tapachula.id,
+            "TAP-2026-0002",
+            deadline=date(2026, 3, 5),
+            share_with=None,
         )
         await add_case(
-            session, schedule.world, "TAP-2026-0003", deadline=date(2026, 5, 5), share_with=None
+            session,
+            schedule.world.tapachula.id,
+            "TAP-2026-0003",
+            deadline=date(2026, 5, 5),
+            share_with=None,
         )
         staff = await session.get(User, schedule.world.staff.id)
         assert staff is not None
@@ -267,7 +275,11 @@ async def test_daily_alerts_missed_for_days_are_sent_once_not_once_per_day(
 ) -> None:
     async with db() as session, session.begin():
         await add_case(
-            session, schedule.world, "TAP-2026-0002", deadline=date(2026, 3, 9), share_with=None
+            session,
+            schedule.world.tapachula.id,
+            "TAP-2026-0002",
+            deadline=date(2026, 3, 9),
+            share_with=None,
         )
     await client.app[JOB_RUNNER].run_due()  # Monday 12:00: today's 13:00 alert is scheduled
     await client.close()

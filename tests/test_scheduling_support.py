@@ -145,7 +145,7 @@ class Schedule:
 
 async def add_case(
     session: AsyncSession,
-    world: World,
+    facility_id: int,
     reference: str,
     *,
     languages: tuple[str, ...] = ("pan",),
@@ -153,10 +153,10 @@ async def add_case(
     share_with: int | None,
     unaccompanied_minor: bool = False,
 ) -> int:
-    """A case at Tapachula, optionally shared with a consulate."""
+    """A case at a facility, optionally shared with a consulate."""
     case = Case(
         reference=reference,
-        facility_id=world.tapachula.id,
+        facility_id=facility_id,
         claimed_nationality="IN",
         detention_date=deadline - timedelta(days=40),
         deadline=deadline,
@@ -227,7 +227,7 @@ async def set_up_schedule(
         )
         case_id = await add_case(
             session,
-            world,
+            world.tapachula.id,
             "TAP-2026-0001",
             deadline=date(2026, 3, 20),
             share_with=world.india.id,
