@@ -178,3 +178,17 @@ async def test_the_consul_page_hides_protective_flags_and_staff_controls(
     assert "/status" not in text and "Share with a consulate" not in text
     assert (await client.get(f"/cases/{case['id']}/edit")).status == 403
     assert (await client.get("/cases/new")).status == 403
+
+
+async def test_the_share_form_warns_about_an_asylum_claim_and_names_the_country(
+    client: Client, db: Sessions, world: World
+) -> None:
+    staff = await bearer(db, "staff@example.org")
+    case = await new_case(client, staff, asylum_claim=True, other_nationalities=["NP"])
+    await sign_in(client, "staff@example.org")
+    page = await client.get(f"/cases/{case['id']}/share")
+    assert page.status == 200
+    text = await page.text()
+    assert "This person claims asylum or refugee status." in text
+    assert "India, Nepal" in text
+    assert "supervisor_justification" not in text  # only a supervisor gets that field

@@ -323,6 +323,12 @@ async def _share_context(request: web.Request, actor: Actor, case: Case) -> dict
         "case": case,
         "consulates": consulates,
         "endangered": endangered_countries(case),
+        "endangered_names": ", ".join(
+            sorted(
+                codes.country_name(code, page_language(request))
+                for code in endangered_countries(case)
+            )
+        ),
         "supervisor": supervisor,
         "bases": list(LegalBasis),
     }
