@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from interviews.access import Action, Actor, authorize
 from interviews.accounts import Role
+from interviews.audit import record
 from interviews.case_access import CaseNotFound, load_case_grant
 from interviews.consulates import Consulate
 from interviews.questionnaire_answers import (
@@ -142,7 +143,8 @@ def filled_body(view: Filled, actor: Actor) -> dict[str, Any]:
     return view.as_dict(with_answers=actor.role is not Role.STAFF)
 
 
-async def _consulate(session: Any, consulate_id: int) -> Consulate:
+async def load_consulate(session: Any, consulate_id: int) -> Consulate:
+    """The consulate, or 404."""
     found = await session.get(Consulate, consulate_id)
     if found is None:
         raise not_found("No such consulate.")
@@ -158,7 +160,7 @@ async def get_definition(request: web.Request) -> web.Response:
     if raw is not None and not raw.isdigit():
         raise invalid([{"field": "version", "message": "must be a whole number"}])
     async with transaction(request) as session:
-        consulate = await _consulate(session, _id(request))
+        consulate = await load_consulate(session, _id(request))
         definition = (
             await definition_version(session, consulate.id, int(raw))
             if raw is not None
@@ -177,7 +179,7 @@ async def put_definition(request: web.Request) -> web.Response:
     data = parse(QuestionnaireIn, await json_body(request))
     with questionnaire_errors():
         async with transaction(request) as session:
-            consulate = await _consulate(session, _id(request))
+            consulate = await load_consulate(session, _id(request))
             definition, created = await save_definition(
                 session,
                 consulate,
@@ -195,7 +197,7 @@ async def list_versions(request: web.Request) -> web.Response:
     """Every version, newest first."""
     authorize(signed_in(request), Action.QUESTIONNAIRE_READ)
     async with transaction(request) as session:
-        consulate = await _consulate(session, _id(request))
+        consulate = await load_consulate(session, _id(request))
         items = [
             {
                 "version": v.version,
@@ -220,6 +222,15 @@ async def get_case_questionnaires(request: web.Request) -> web.Response:
             grant = await load_case_grant(session, actor, _id(request), Action.QUESTIONNAIRE_RESULT)
             views = await visible_filled(session, actor, grant.case.id)
             body = {"items": [filled_body(view, actor) for view in views]}
+            await record(
+                session,
+                "questionnaire.view",
+                actor=actor,
+                target_type="case",
+                target_id=grant.case.id,
+                remote=remote(request),
+                now=request.app[CLOCK](),
+            )
     return web.json_response(body)
 
 
