@@ -141,7 +141,8 @@ def gated() -> GatedRecognizer:
 async def service_with(
     gated: GatedRecognizer, tmp_path: Path, **config: Any
 ) -> AsyncIterator[CaptionService]:
-    settings = {"interim_every_s": 0.0, **config}
+    # Early starts (tested on their own below) would add recognitions to every count here.
+    settings = {"interim_every_s": 0.0, "early_end_ms": 0, **config}
     service = CaptionService(
         CaptionConfig(argos_packages_dir=tmp_path, recognition_workers=1, **settings),
         recognizer=gated,
@@ -264,3 +265,29 @@ async def test_a_final_never_waits_for_an_interim_being_recognised(tmp_path: Pat
         await asyncio.sleep(0.2)
         # The interim finished after its final: its stale text is not shown.
         assert not [e for e in events.all if isinstance(e, InterimCaption)]
+
+
+async def test_recognition_started_early_is_withdrawn_when_the_speaker_goes_on(
+    tmp_path: Path,
+) -> None:
+    held = GatedRecognizer(only_first=True)
+    async for service in service_with(held, tmp_path, early_end_ms=120):
+        events = Events()
+        stream = service.open_session("s", events.handler()).add_speaker("a", "eng")
+        first, _ = speech_fixture("safe")
+        second, _ = speech_fixture("interview")
+        # A 220 ms pause: long enough to start recognising early, too short to end.
+        frames = call_audio([silence(0.3), first, silence(0.22), second, silence(0.6)])
+        in_pause = round((0.3 + len(first) / 16_000 + 0.2) / 0.02)
+        for frame in frames[:in_pause]:
+            stream.push(frame)
+        await running(held)  # the first sentence is being recognised early, and stays so
+        for frame in frames[in_pause:]:
+            stream.push(frame)
+        held.gate.set()  # the early recognition of the fragment finishes: withdrawn meanwhile
+        await events.until_captions(1)
+        await asyncio.sleep(0.3)
+        captions = events.captions()
+        assert len(captions) == 1  # the fragment was never captioned
+        assert captions[0].duration_s * 16_000 >= len(first) + len(second)
+        assert held.calls == 2  # the fragment (early), then the whole utterance

@@ -9,7 +9,15 @@ import pytest
 from faster_whisper.vad import get_vad_model
 
 from signaling.captions.audio import RATE, Resampler, pcm_frames, upsample_16k_to_48k
-from signaling.captions.segmenter import Partial, Segment, Segmenter, SegmenterConfig, Utterance
+from signaling.captions.segmenter import (
+    EarlyEnd,
+    Partial,
+    Resumed,
+    Segment,
+    Segmenter,
+    SegmenterConfig,
+    Utterance,
+)
 from signaling.captions.vad import WINDOW, SileroVad
 from tests.captions_models import silence, speech_fixture
 
@@ -119,3 +127,36 @@ def test_call_audio_at_48_khz_stereo_is_resampled_to_16_khz_mono() -> None:
     n = min(len(audio), len(speech))
     correlation = np.corrcoef(audio[:n], speech[:n].astype(np.float32))[0, 1]
     assert correlation > 0.95
+
+
+def test_an_early_end_carries_exactly_the_audio_of_the_utterance_that_follows(
+    vad: SileroVad,
+) -> None:
+    speech, _ = speech_fixture("border")
+    pcm = np.concatenate([silence(0.5), speech, silence(1.0)])
+    found = segments(vad, pcm, SegmenterConfig(interim_every_s=0))
+    # Pauses inside the sentence may announce (and withdraw) early ends; the last one holds.
+    assert [type(s) for s in found[-2:]] == [EarlyEnd, Utterance]
+    early, utterance = found[-2:]
+    assert isinstance(early, EarlyEnd) and isinstance(utterance, Utterance)
+    assert (early.start_sample, early.speech_end_sample) == (
+        utterance.start_sample,
+        utterance.speech_end_sample,
+    )
+    assert np.array_equal(early.audio, utterance.audio)
+
+
+def test_a_pause_between_the_early_end_and_the_end_silence_withdraws_the_early_end(
+    vad: SileroVad,
+) -> None:
+    first, _ = speech_fixture("safe")
+    second, _ = speech_fixture("interview")
+    pcm = np.concatenate([silence(0.5), first, silence(0.22), second, silence(1.0)])
+    config = SegmenterConfig(early_end_ms=120, end_silence_ms=300, interim_every_s=0)
+    found = segments(vad, pcm, config)
+    kinds = [type(s) for s in found]
+    assert kinds.count(Utterance) == 1 and kinds[-1] is Utterance
+    assert Resumed in kinds and kinds.index(EarlyEnd) < kinds.index(Resumed)
+    utterance = found[-1]
+    assert isinstance(utterance, Utterance)
+    assert len(utterance.audio) >= len(first) + len(second)

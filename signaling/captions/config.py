@@ -47,6 +47,9 @@ class CaptionConfig:
     apertium_modes_dir: Path = APERTIUM_MODES_DIR
     # Silence that ends an utterance: shorter cuts people mid-sentence, longer delays captions.
     end_silence_ms: int = 300
+    # Start recognising after this much silence, before the end is certain (0: never); the
+    # caption still waits for `end_silence_ms`, and a withdrawn start costs only idle CPU.
+    early_end_ms: int = 200
     # Whisper pads to 30 s; longer speech is cut so a caption never waits for the speaker.
     max_utterance_s: float = 12.0
     # Interim text while someone speaks, every this many seconds (0 turns interims off).

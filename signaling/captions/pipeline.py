@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 import av
 
@@ -31,9 +32,17 @@ from signaling.captions.audio import RATE, Resampler, Samples
 from signaling.captions.config import CaptionConfig
 from signaling.captions.events import Caption, CaptionEvent, CaptionStatus, InterimCaption
 from signaling.captions.languages import iso3
-from signaling.captions.recognizer import Recognizer
+from signaling.captions.recognizer import Recognition, Recognizer
 from signaling.captions.scheduler import Job
-from signaling.captions.segmenter import Partial, Segmenter, SegmenterConfig, Utterance
+from signaling.captions.segmenter import (
+    EarlyEnd,
+    Partial,
+    Resumed,
+    Segment,
+    Segmenter,
+    SegmenterConfig,
+    Utterance,
+)
 from signaling.captions.translation import TranslationEngine, Translator
 from signaling.captions.vad import SileroVad
 from signaling.captions.workers import CaptionWorkers
@@ -76,6 +85,7 @@ class CaptionService:
             end_silence_ms=config.end_silence_ms,
             max_utterance_s=config.max_utterance_s,
             interim_every_s=config.interim_every_s,
+            early_end_ms=config.early_end_ms,
         )
         self.workers = CaptionWorkers(
             recognition_threads=config.recognition_workers,
@@ -212,6 +222,24 @@ class CaptionSession:
         self.service._forget(self.session_id)
 
 
+@dataclass(eq=False)
+class _Early:
+    """A recognition started at an EarlyEnd; its caption goes out once the end is confirmed."""
+
+    segment: EarlyEnd
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    recognition: Recognition | None = None
+    waited: float = 0.0
+    confirmed: bool = False
+    withdrawn: bool = False
+
+    def matches(self, utterance: Utterance) -> bool:
+        return (self.segment.start_sample, self.segment.speech_end_sample) == (
+            utterance.start_sample,
+            utterance.speech_end_sample,
+        )
+
+
 class SpeakerStream:
     """One participant's audio: resampling, VAD and segmentation, run where frames arrive."""
 
@@ -225,6 +253,7 @@ class SpeakerStream:
         self._segmenter = Segmenter(service.segmenter_config)
         self._vad = service.vad.stream()
         self._sequence = 0  # number of finals queued so far
+        self._early: _Early | None = None
         self.supported = service.recognizer.supports(language)
         if not self.supported:
             session.emit(
@@ -256,22 +285,59 @@ class SpeakerStream:
             for segment in self._segmenter.push(window, prob):
                 self._queue(segment)
 
-    def _queue(self, segment: Utterance | Partial) -> None:
-        final = isinstance(segment, Utterance)
-        if final:
-            self._sequence += 1
-        job = Job(
+    def _queue(self, segment: Segment) -> None:
+        workers = self.session.service.workers
+        if isinstance(segment, EarlyEnd):
+            # Start early only when it delays nobody: speculative work must not cost others.
+            if workers.idle():
+                self._early = _Early(segment)
+                workers.submit(self._job(True, self._recognize_early, self._early))
+            return
+        if isinstance(segment, Resumed):
+            if self._early is not None:
+                with self._early.lock:
+                    self._early.withdrawn = True
+                self._early = None
+            return
+        if isinstance(segment, Partial):
+            workers.submit(self._job(False, self._recognize, segment))
+            return
+        self._sequence += 1
+        early, self._early = self._early, None
+        if early is not None and early.matches(segment):
+            with early.lock:
+                early.confirmed = True
+                recognition = early.recognition
+            if recognition is not None:  # already recognised: caption now
+                self._caption(recognition, early.segment, early.waited)
+            return
+        workers.submit(self._job(True, self._recognize, segment))
+
+    def _job(self, final: bool, run: Callable[[Job], None], context: object) -> Job:
+        return Job(
             session_id=self.session.session_id,
             speaker=self.speaker,
             final=final,
-            run=self._recognize,
+            run=run,
             sequence=self._sequence if final else self._sequence + 1,
-            context=segment,
+            context=context,
         )
-        self.session.service.workers.submit(job)
+
+    def _recognize_early(self, job: Job) -> None:
+        """Worker thread: recognise an utterance that has probably ended."""
+        early: _Early = job.context
+        if self.session.closed or early.withdrawn:
+            return
+        waited = time.monotonic() - job.enqueued_at
+        recognition = self.session.service.recognizer.recognize(early.segment.audio, self.language)
+        with early.lock:
+            early.recognition, early.waited = recognition, waited
+            confirmed = early.confirmed and not early.withdrawn
+        if confirmed:  # the end was confirmed while we were recognising
+            self._caption(recognition, early.segment, waited)
 
     def _recognize(self, job: Job) -> None:
-        """Worker thread: recognise, then hand finals to the translation pool."""
+        """Worker thread: recognise an utterance (or an interim snapshot)."""
         session, segment = self.session, job.context
         if session.closed:
             return
@@ -279,20 +345,27 @@ class SpeakerStream:
             return  # its utterance already ended: the final replaces this interim
         waited = time.monotonic() - job.enqueued_at
         recognition = session.service.recognizer.recognize(segment.audio, self.language)
-        if not recognition.text:
-            return
-        offset = round(self.offset_s + segment.start_sample / RATE, 3)
         if not job.final:
-            if self._sequence < job.sequence:
+            if recognition.text and self._sequence < job.sequence:
+                offset = round(self.offset_s + segment.start_sample / RATE, 3)
                 session.emit(
                     InterimCaption(
                         session.session_id, self.speaker, self.language, offset, recognition.text
                     )
                 )
             return
-        delayed = session.note_wait(waited)
+        self._caption(recognition, segment, waited)
+
+    def _caption(
+        self, recognition: Recognition, segment: Utterance | EarlyEnd, waited: float
+    ) -> None:
+        """Hand a final recognition to the translation pool (from a worker or the loop)."""
+        if not recognition.text or self.session.closed:
+            return
+        delayed = self.session.note_wait(waited)
+        offset = round(self.offset_s + segment.start_sample / RATE, 3)
         duration = round(len(segment.audio) / RATE, 3)
-        session.service.workers.translation.submit(
+        self.session.service.workers.translation.submit(
             self._translate, offset, duration, recognition.text, recognition.confidence, delayed
         )
 

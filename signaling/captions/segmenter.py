@@ -5,6 +5,10 @@ window with probability ≥ `threshold`; it ends after `end_silence_ms` of windo
 `threshold - 0.15`; a short dip between words does not end it. Utterances shorter than
 `min_speech_ms` are noise and dropped; longer than `max_utterance_s` are cut, at the last
 short pause when there was one, so a caption never waits for a long speech to end.
+
+To save latency, `EarlyEnd` announces a likely end after `early_end_ms` of silence, with
+exactly the audio the `Utterance` will carry if the silence lasts: recognition can start
+~200 ms before the end is certain. If speech resumes first, `Resumed` withdraws it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ class SegmenterConfig:
     min_speech_ms: int = 250
     pre_roll_ms: int = 200  # audio kept before the first speech window (soft onsets)
     tail_ms: int = 100  # trailing silence kept after the last speech window
+    # Silence after which an EarlyEnd is announced (0: never). On the spoken fixtures 128 ms
+    # announced 16 early ends for 8 sentences (8 withdrawn: wasted recognitions), 192 ms 11
+    # (3 withdrawn), 224 ms 9 (1 withdrawn).
+    early_end_ms: int = 200
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,22 @@ class Utterance:
 
 
 @dataclass(frozen=True)
+class EarlyEnd:
+    """Speech has probably ended: the audio and key the Utterance will have if it has."""
+
+    audio: Samples
+    start_sample: int
+    speech_end_sample: int
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """The speech announced as ending by an EarlyEnd went on (or was cut): forget it."""
+
+    start_sample: int
+
+
+@dataclass(frozen=True)
 class Partial:
     """The speech so far of an utterance still going on."""
 
@@ -48,7 +72,7 @@ class Partial:
     start_sample: int
 
 
-Segment = Utterance | Partial
+Segment = Utterance | Partial | EarlyEnd | Resumed
 
 
 def _windows(ms: float) -> int:
@@ -68,6 +92,10 @@ class Segmenter:
         self._interim_windows = (
             _windows(config.interim_every_s * 1000) if config.interim_every_s > 0 else 0
         )
+        early = _windows(config.early_end_ms) if config.early_end_ms > 0 else 0
+        # Only worth it when it comes before the end, and after the kept tail.
+        self._early_windows = early if self._tail_windows <= early < self._end_windows else 0
+        self._early_sent = False
         self._pre_roll: deque[Samples] = deque(maxlen=_windows(config.pre_roll_ms))
         self._position = 0  # samples seen so far
         self._speaking = False
@@ -100,10 +128,26 @@ class Segmenter:
             self._silence_run = 0
             self._last_speech = len(self._buffer)
             self._speech_windows += 1
+            if self._early_sent:
+                self._early_sent = False
+                out.append(Resumed(self._start))
         elif prob < self._neg_threshold or self._silence_run:
             self._silence_run += 1
             if self._silence_run == 3:
                 self._last_pause = self._last_speech + 1
+            if (
+                self._silence_run == self._early_windows
+                and self._speech_windows >= self._min_speech_windows
+            ):
+                self._early_sent = True
+                keep = self._last_speech + self._tail_windows
+                out.append(
+                    EarlyEnd(
+                        np.concatenate(self._buffer[:keep]),
+                        self._start,
+                        self._start + self._last_speech * WINDOW,
+                    )
+                )
         if self._silence_run >= self._end_windows:
             out.extend(self._finish())
         elif len(self._buffer) >= self._max_windows:
@@ -138,9 +182,12 @@ class Segmenter:
             self._pre_roll.append(window)
         self._speaking = False
         self._buffer = []
+        self._early_sent = False
         return [utterance] if speech >= self._min_speech_windows else []
 
     def _cut(self) -> list[Segment]:
+        withdrawn: list[Segment] = [Resumed(self._start)] if self._early_sent else []
+        self._early_sent = False
         # Prefer the latest pause in the second half; else cut hard at the bound.
         at = self._last_pause if self._last_pause > len(self._buffer) // 2 else len(self._buffer)
         head, rest = self._buffer[:at], self._buffer[at:]
@@ -155,4 +202,4 @@ class Segmenter:
         self._since_interim = 0
         if not rest:
             self._speaking = False
-        return [utterance]
+        return [*withdrawn, utterance]

@@ -39,6 +39,7 @@ class CaptionWorkers:
         self._condition = threading.Condition()
         self._on_drop = on_drop
         self._stopping = False
+        self._finals_running = 0
         self._threads = [
             threading.Thread(
                 target=self._loop, args=(self._next_final,), name=f"captions-final-{i}", daemon=True
@@ -83,11 +84,17 @@ class CaptionWorkers:
         with self._condition:
             return self._queue.pending_finals(session_id)
 
+    def idle(self) -> bool:
+        """No final is waiting or being recognised (speculative work would cost nobody)."""
+        with self._condition:
+            return self._finals_running == 0 and self._queue.pending_finals() == 0
+
     def _next_final(self) -> Job | None:
         with self._condition:
             while not self._stopping:
                 job = self._queue.take_final()
                 if job is not None:
+                    self._finals_running += 1
                     # Fewer finals waiting may let the interim thread go on.
                     self._condition.notify_all()
                     return job
@@ -116,6 +123,11 @@ class CaptionWorkers:
                 job.run(job)
             except Exception:
                 log.exception("caption job for session %s failed", job.session_id)
+            finally:
+                if job.final:
+                    with self._condition:
+                        self._finals_running -= 1
+                        self._condition.notify_all()
 
     def stop(self) -> None:
         """Stop taking jobs, wait for running ones, and shut the translation pool (blocking)."""
