@@ -175,6 +175,8 @@ async def test_the_consul_page_hides_protective_flags_and_staff_controls(
     text = await page.text()
     assert "Possible trafficking victim" not in text
     assert "Each copy you open carries your name and the time." in text
+    # The questionnaire result panel sits on the case page, with the consul's way in.
+    assert "Identification questionnaire" in text and "Fill the questionnaire" in text
     assert "/status" not in text and "Share with a consulate" not in text
     assert (await client.get(f"/cases/{case['id']}/edit")).status == 403
     assert (await client.get("/cases/new")).status == 403

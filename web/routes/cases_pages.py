@@ -29,6 +29,7 @@ from web.keys import CLOCK, SESSIONMAKER, SETTINGS, USER
 from web.request_tools import signed_in, transaction
 from web.routes.cases_api import audit_view, queue_filter
 from web.routes.cases_common import HIDDEN_FROM_CONSULS, domain_errors
+from web.routes.questionnaires_pages import questionnaire_panel
 from web.templating import page_language, render
 
 routes = web.RouteTableDef()
@@ -169,6 +170,7 @@ async def case_page(request: web.Request) -> web.Response:
             history = await status_history(session, case.id) if staff_view else []
             shares = await case_shares(session, case.id) if staff_view else []
             supervisor = staff_view and await is_supervisor(session, actor, case.facility_id)
+            questionnaire = await questionnaire_panel(session, actor, case)
     days_left = (case.deadline - facility_today(facility, request.app[CLOCK]())).days
     flags = [
         key
@@ -193,5 +195,6 @@ async def case_page(request: web.Request) -> web.Response:
         "can_edit": staff_view and may(actor, Action.CASE_EDIT),
         "notice": request.query.get("done", ""),
         "kinds": list(DocumentKind),
+        **questionnaire,
     }
     return render("cases/view.html", request, context)
