@@ -208,3 +208,23 @@ async def test_a_language_the_model_cannot_recognise_is_announced_not_guessed(
     status = collector.events[0]
     assert isinstance(status, CaptionStatus)
     assert status.kind == "unsupported_language" and "Hindi" in status.message
+
+
+async def test_a_server_without_a_speech_model_runs_sessions_and_says_there_are_no_captions(
+    tmp_path: Path,
+) -> None:
+    config = CaptionConfig(argos_packages_dir=tmp_path, speech_model=str(tmp_path / "nowhere"))
+    service = CaptionService(config)
+    await service.start()
+    try:
+        collector = Collector()
+        stream = service.open_session("room", collector).add_speaker("person", "eng")
+        speech, _ = speech_fixture("safe")
+        for frame in call_audio([speech, silence(0.6)]):
+            stream.push(frame)
+        await collector.wait_for(lambda c: len(c.events) >= 1)
+    finally:
+        await service.close()
+    status = collector.events[0]
+    assert isinstance(status, CaptionStatus) and "No speech model" in status.message
+    assert len(collector.events) == 1

@@ -43,6 +43,7 @@ from signaling.captions.segmenter import (
     SegmenterConfig,
     Utterance,
 )
+from signaling.captions.speech_models import SpeechModelMissing
 from signaling.captions.translation import TranslationEngine, Translator
 from signaling.captions.vad import SileroVad
 from signaling.captions.workers import CaptionWorkers
@@ -254,16 +255,20 @@ class SpeakerStream:
         self._vad = service.vad.stream()
         self._sequence = 0  # number of finals queued so far
         self._early: _Early | None = None
-        self.supported = service.recognizer.supports(language)
+        try:
+            self.supported = service.recognizer.supports(language)
+            problem = (
+                f"The speech model cannot recognise {language_name(language)}; "
+                "no captions for this speaker."
+            )
+        except SpeechModelMissing as error:
+            # A server without a speech model still runs its sessions, without captions.
+            log.error("captions unavailable: %s", error)
+            self.supported = False
+            problem = "No speech model is installed on the server; no captions."
         if not self.supported:
             session.emit(
-                CaptionStatus(
-                    session.session_id,
-                    "unsupported_language",
-                    f"The speech model cannot recognise {language_name(language)}; "
-                    "no captions for this speaker.",
-                    speaker=speaker,
-                )
+                CaptionStatus(session.session_id, "unsupported_language", problem, speaker=speaker)
             )
 
     def push(self, frame: av.AudioFrame) -> None:
