@@ -103,7 +103,7 @@ async def request_interview(
             facility_id=case.facility_id,
             consul_id=slot.consul_id,
             interpreter_id=slot.interpreter_id,
-            language=context.interpreters[slot.interpreter_id].language
+            language=context.interpreters[slot.interpreter_id].spoken
             if slot.interpreter_id
             else None,
             room_id=slot.room_id,
@@ -372,7 +372,7 @@ async def reschedule(
         interview.consul_id = slot.consul_id
         interview.interpreter_id = slot.interpreter_id
         interview.language = (
-            context.interpreters[slot.interpreter_id].language if slot.interpreter_id else None
+            context.interpreters[slot.interpreter_id].spoken if slot.interpreter_id else None
         )
         interview.room_id = slot.room_id
         interview.priority_hold = slot.priority_hold

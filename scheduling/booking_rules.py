@@ -273,9 +273,9 @@ async def check_case(session: AsyncSession, case: Case, exclude: int | None = No
 # -- participants -------------------------------------------------------------------------
 
 
-def _zone(user: User, fallback: str) -> str:
+def _zone(zone_name: str, fallback: str) -> str:
     # Accounts default to UTC; then the person's organisation's zone is the better guess.
-    return user.time_zone if user.time_zone and user.time_zone != "UTC" else fallback
+    return zone_name if zone_name and zone_name != "UTC" else fallback
 
 
 def people_for(context: SearchContext, slot: Slot, requester: User | None) -> list[Participant]:
@@ -287,7 +287,7 @@ def people_for(context: SearchContext, slot: Slot, requester: User | None) -> li
             name=consul.name,
             email=consul.email,
             language=consul.language,
-            time_zone=_zone(consul, context.consulate.time_zone),
+            time_zone=_zone(consul.time_zone, context.consulate.time_zone),
             token_nonce=new_nonce(),
             removed=False,
         )
@@ -296,12 +296,12 @@ def people_for(context: SearchContext, slot: Slot, requester: User | None) -> li
         item = context.interpreters[slot.interpreter_id]
         people.append(
             Participant(
-                user_id=item.user.id,
+                user_id=item.id,
                 role=ParticipantRole.INTERPRETER.value,
-                name=item.user.name,
-                email=item.user.email,
-                language=item.user.language,
-                time_zone=item.profile.time_zone,
+                name=item.name,
+                email=item.email,
+                language=item.language,
+                time_zone=item.time_zone,
                 token_nonce=new_nonce(),
                 removed=False,
             )
@@ -314,7 +314,7 @@ def people_for(context: SearchContext, slot: Slot, requester: User | None) -> li
                 name=requester.name,
                 email=requester.email,
                 language=requester.language,
-                time_zone=_zone(requester, context.facility.time_zone),
+                time_zone=_zone(requester.time_zone, context.facility.time_zone),
                 token_nonce=new_nonce(),
                 removed=False,
             )

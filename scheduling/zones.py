@@ -76,12 +76,24 @@ def day_span(zone_name: str, day: date) -> tuple[int, int]:
 
 def local_date(zone_name: str, minute: int) -> date:
     """The local calendar date at a UTC minute."""
-    return from_minute(minute).astimezone(zone(zone_name)).date()
+    return date.fromordinal(
+        _EPOCH_ORDINAL + (minute + offset(zone_name, minute)) // MINUTES_PER_DAY
+    )
 
 
 def offset(zone_name: str, minute: int) -> int:
     """The zone's UTC offset in minutes at a UTC minute (local = UTC + offset)."""
-    local = from_minute(minute).astimezone(zone(zone_name))
+    return _quarter_offset(zone_name, minute // 15)
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+@lru_cache(maxsize=262144)
+def _quarter_offset(zone_name: str, quarter: int) -> int:
+    # Offsets in use today are whole quarter hours and change on a quarter hour (DST moves
+    # at 02:00 or similar), so one lookup serves a whole UTC quarter hour.
+    local = from_minute(quarter * 15).astimezone(zone(zone_name))
     delta = local.utcoffset()
     return int(delta.total_seconds() // 60) if delta is not None else 0
 

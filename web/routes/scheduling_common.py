@@ -114,18 +114,18 @@ def slot_view(slot: Slot, context: SearchContext, viewer: str) -> dict[str, Any]
         "facility": local_iso(starts_at, context.facility.time_zone),
     }
     if interpreter is not None:
-        local["interpreter"] = local_iso(starts_at, interpreter.profile.time_zone)
+        local["interpreter"] = local_iso(starts_at, interpreter.time_zone)
     return {
         "starts_at": starts_at.isoformat(),
         "ends_at": ends_at.isoformat(),
         "priority_hold": slot.priority_hold,
         "consul": {"id": slot.consul_id, "name": context.consuls[slot.consul_id].name},
         "interpreter": {
-            "id": interpreter.user.id,
-            "name": interpreter.user.name,
-            "language": interpreter.language,
+            "id": interpreter.id,
+            "name": interpreter.name,
+            "language": interpreter.spoken,
             "proficiency": interpreter.proficiency,
-            "time_zone": interpreter.profile.time_zone,
+            "time_zone": interpreter.time_zone,
         }
         if interpreter
         else None,

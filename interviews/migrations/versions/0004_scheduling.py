@@ -217,7 +217,7 @@ def upgrade() -> None:
     with op.batch_alter_table("interviews", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_interviews_case_id"), ["case_id"], unique=False)
         batch_op.create_index(
-            "ix_interviews_consul_start", ["consul_id", "starts_at"], unique=False
+            "ix_interviews_consul_start", ["consul_id", "status", "starts_at"], unique=False
         )
         batch_op.create_index(
             "ix_interviews_consulate_start", ["consulate_id", "starts_at"], unique=False
@@ -226,9 +226,13 @@ def upgrade() -> None:
             "ix_interviews_facility_start", ["facility_id", "starts_at"], unique=False
         )
         batch_op.create_index(
-            "ix_interviews_interpreter_start", ["interpreter_id", "starts_at"], unique=False
+            "ix_interviews_interpreter_start",
+            ["interpreter_id", "status", "starts_at"],
+            unique=False,
         )
-        batch_op.create_index("ix_interviews_room_start", ["room_id", "starts_at"], unique=False)
+        batch_op.create_index(
+            "ix_interviews_room_start", ["room_id", "status", "starts_at"], unique=False
+        )
         batch_op.create_index("ix_interviews_status_start", ["status", "starts_at"], unique=False)
 
     op.create_table(
