@@ -38,6 +38,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    func,
     insert,
     select,
     type_coerce,
@@ -341,12 +342,16 @@ def write_anchor(path: Path, report: ChainReport, verified_at: datetime) -> None
 
 def _columns(dialect: str) -> list[Any]:
     table = AuditEvent.__table__
-    raw = {
-        # The stored text is what was hashed: read it as is, without parsing it.
-        "details": type_coerce(table.c.details, Text),
-        # SQLite keeps times as the very text `stamp` makes; PostgreSQL returns datetimes.
-        "at": type_coerce(table.c.at, String if dialect == "sqlite" else DateTime(timezone=True)),
-    }
+    at: Any = table.c.at
+    if dialect == "sqlite":
+        at = type_coerce(at, String)  # stored as the very text `stamp` makes
+    elif dialect == "postgresql":
+        # Formatted by the server, so no datetime objects are built only to be formatted.
+        at = func.to_char(func.timezone("UTC", at), "YYYY-MM-DD HH24:MI:SS.US")
+    else:
+        at = type_coerce(at, DateTime(timezone=True))
+    # The stored details text is what was hashed: read it as is, without parsing it.
+    raw = {"details": type_coerce(table.c.details, Text), "at": at}
     return [raw.get(name, table.c[name]) for name in (*HASHED_COLUMNS, "hash")]
 
 
@@ -415,8 +420,8 @@ async def _driver_batches(
         async for rows in _core_batches(connection, statement, size):
             yield rows
         return
-    # The statement has no parameters, so its compiled text runs as is on the driver.
-    sql = str(statement.compile(dialect=connection.dialect))
+    # Its only parameters are constants (time format), inlined so the text runs as is.
+    sql = str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
     if name == "aiosqlite":
         cursor = await driver.execute(sql)
         try:
