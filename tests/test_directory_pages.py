@@ -210,6 +210,7 @@ async def test_a_consul_edits_their_entry_through_the_form(
     assert saved["version"] == 2
     history = await _page(client, f"/directory/{world.india.id}/history")
     assert "Consul.In" in history and "+1 202 939 7000" in history
+    assert "Hindi, English" in history and "Passport copy" in history  # names, not codes
 
 
 async def test_bad_form_input_is_shown_again_with_errors_and_nothing_saved(

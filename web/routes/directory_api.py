@@ -37,8 +37,28 @@ _ID = r"{id:\d+}"
 CSV_TYPE = "text/csv"
 
 
+def _openapi_30(node: Any, defs: dict[str, Any]) -> Any:
+    # Pydantic writes JSON Schema 2020-12; the document is OpenAPI 3.0: inline the $defs
+    # and turn `anyOf [X, null]` into `X` with `nullable: true`.
+    if isinstance(node, list):
+        return [_openapi_30(item, defs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return _openapi_30(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+    out = {k: _openapi_30(v, defs) for k, v in node.items() if k != "$defs"}
+    options = out.get("anyOf")
+    if isinstance(options, list) and {"type": "null"} in options:
+        rest = [option for option in options if option != {"type": "null"}]
+        out.pop("anyOf")
+        out.update(rest[0] if len(rest) == 1 else {"anyOf": rest})
+        out["nullable"] = True
+    return out
+
+
 def _entry_schema() -> dict[str, Any]:
-    fields = ConsulateIn.model_json_schema()
+    raw = ConsulateIn.model_json_schema()
+    fields = _openapi_30(raw, raw.get("$defs", {}))
     return {
         "type": "object",
         "description": "A directory entry; write bodies take every field but id, version "
