@@ -411,3 +411,22 @@ async def test_audit_verify_command_reports_and_keeps_an_anchor(
     anchor_file.write_text("not json")
     status, _, err = await run_audit_cli("audit", "verify", "--anchor", str(anchor_file))
     assert status == 2 and "cannot read the anchor file" in err
+
+
+async def test_overlong_values_are_clipped_not_refused(db: Sessions) -> None:
+    """A failed sign-in with a 300-character e-mail must still be recorded (PostgreSQL too)."""
+    async with db() as session, session.begin():
+        event = await record(
+            session,
+            "auth.login_failed",
+            actor=None,
+            target_type="user",
+            target_id="x" * 300 + "@example.org",
+            remote="2001:db8::" + "f" * 100,
+            details={"when": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)},
+        )
+    assert len(event.target_id) == 64 and len(event.remote) == 64
+    async with db() as session:
+        stored = await session.get(AuditEvent, event.id)
+        assert stored is not None and stored.details == {"when": "2026-01-02T03:04:05+00:00"}
+        assert (await verify_chain(session)).ok
