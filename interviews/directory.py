@@ -7,7 +7,8 @@ two people editing at once cannot silently overwrite each other.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -24,6 +25,7 @@ from pydantic import (
     field_validator,
 )
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from interviews import codes
@@ -242,6 +244,16 @@ async def _check_name_free(session: AsyncSession, name: str, own_id: int | None)
         raise DirectoryError("name", f"an entry named {name!r} already exists")
 
 
+@asynccontextmanager
+async def _name_guard(name: str) -> AsyncIterator[None]:
+    # Two saves of one name at the same moment both pass the check above; the database's
+    # unique constraint refuses the second, which is a conflict, not a crash.
+    try:
+        yield
+    except IntegrityError:
+        raise DirectoryError("name", f"an entry named {name!r} already exists") from None
+
+
 async def create_entry(
     session: AsyncSession, data: ConsulateIn, *, actor: Actor | None, remote: str = ""
 ) -> Consulate:
@@ -253,7 +265,8 @@ async def create_entry(
     )
     _apply(entry, data)
     session.add(entry)
-    await session.flush()
+    async with _name_guard(data.name):
+        await session.flush()
     await record(
         session,
         "directory.create",
@@ -291,12 +304,13 @@ async def update_entry(
         return False
     # Compare-and-set in the database: a concurrent save that committed first wins, this
     # one is refused instead of silently overwriting it.
-    bumped = await session.execute(
-        update(Consulate)
-        .where(Consulate.id == entry.id, Consulate.version == loaded_version)
-        .values(version=loaded_version + 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    async with _name_guard(data.name):
+        bumped = await session.execute(
+            update(Consulate)
+            .where(Consulate.id == entry.id, Consulate.version == loaded_version)
+            .values(version=loaded_version + 1, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
     if getattr(bumped, "rowcount", 0) != 1:
         current = await session.scalar(select(Consulate.version).where(Consulate.id == entry.id))
         raise StaleEntry(int(current or loaded_version))

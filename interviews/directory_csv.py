@@ -30,6 +30,7 @@ from interviews.access import Actor
 from interviews.consulates import Consulate
 from interviews.directory import (
     ConsulateIn,
+    DirectoryError,
     all_entries,
     as_input,
     create_entry,
@@ -248,13 +249,17 @@ async def import_csv(
     rolled back (the `transaction` helpers do so when the error propagates).
     """
     report = ImportReport()
-    for _row, data in parse_csv(text):
+    for row, data in parse_csv(text):
         entry = await find_by_name(session, data.name)
-        if entry is None:
-            await create_entry(session, data, actor=actor, remote=remote)
-            report.created.append(data.name)
-        elif await update_entry(session, entry, data, actor=actor, remote=remote):
-            report.updated.append(data.name)
-        else:
-            report.unchanged.append(data.name)
+        try:
+            if entry is None:
+                await create_entry(session, data, actor=actor, remote=remote)
+                report.created.append(data.name)
+            elif await update_entry(session, entry, data, actor=actor, remote=remote):
+                report.updated.append(data.name)
+            else:
+                report.unchanged.append(data.name)
+        except DirectoryError as error:
+            # Someone saved the same entry meanwhile; the caller rolls everything back.
+            raise CsvImportError([RowError(row, error.field, str(error), "conflict")]) from None
     return report

@@ -519,3 +519,14 @@ async def test_search_items_are_the_same_as_reading_each_entry(
         assert item == await entry_json(client, item["id"], admin)
     beyond = await (await client.get("/api/directory?offset=10", headers=admin)).json()
     assert (beyond["items"], beyond["total"]) == ([], 5)
+
+
+async def test_two_adds_of_one_name_at_the_same_moment_give_one_entry_and_a_conflict(
+    client: TestClient[Any, Any], world: World, db: async_sessionmaker[AsyncSession]
+) -> None:
+    admin = await bearer(db, world.admin)
+    responses = await asyncio.gather(
+        *(client.post("/api/directory", json=entry_body(), headers=admin) for _ in range(3))
+    )
+    assert sorted(r.status for r in responses) == [201, 409, 409]
+    assert await count_entries(db) == 3
