@@ -40,6 +40,7 @@ from scheduling.booking_rules import (
     consulate_for,
     load_interview,
     people_for,
+    recheck,
 )
 from scheduling.followups import Policy, notify, schedule_timed
 from scheduling.notify import MailEvent
@@ -81,13 +82,13 @@ async def request_interview(
     gate: WriteGate, data: BookIn, change: Change, policy: Policy
 ) -> Interview:
     """Book a slot as a request to the consulate; the case moves to interview_requested."""
-    async with gate.transaction() as session:
-        case = await load_case(session, change.actor, data.case_id, Action.INTERVIEW_REQUEST)
-        await check_case(session, case)
-        consulate = await consulate_for(session, case, data.consulate_id)
+    async with gate.read() as session:
+        found = await load_case(session, change.actor, data.case_id, Action.INTERVIEW_REQUEST)
+        await check_case(session, found)
+        consulate = await consulate_for(session, found, data.consulate_id)
         context, slot = await checked_slot(
             session,
-            case,
+            found,
             consulate,
             starts_at=data.starts_at,
             ends_at=data.ends_at,
@@ -97,6 +98,12 @@ async def request_interview(
             now=change.now,
         )
         requester = await session.get(User, change.actor.user_id)
+    async with gate.transaction() as session:
+        case = await session.get(Case, data.case_id)
+        if case is None:
+            raise BookingError(409, "conflict", "The case is gone.")
+        await check_case(session, case)
+        await recheck(session, context, slot)
         interview = Interview(
             case_id=case.id,
             consulate_id=consulate.id,
@@ -135,7 +142,7 @@ async def request_interview(
         await notify(
             session, interview, MailEvent.REQUESTED, interview.participants, now=change.now
         )
-        await schedule_timed(session, interview, policy, now=change.now)
+        await schedule_timed(session, interview, policy, now=change.now, new=True)
         return interview
 
 
@@ -331,22 +338,17 @@ async def reschedule(
     Staff moving it make it a request again; a consul moving it keeps it confirmed.
     People no longer needed get a cancellation; their join links stop working.
     """
-    async with gate.transaction() as session:
-        interview = await load_interview(
-            session, change.actor, interview_id, Action.INTERVIEW_CHANGE, lock=True
-        )
-        if not interview.interview_status.active:
-            raise BookingError(
-                409, "conflict", f"A {interview.status} interview cannot be rescheduled."
-            )
-        case = await session.get(Case, interview.case_id)
-        consulate = await session.get(Consulate, interview.consulate_id)
+    async with gate.read() as session:
+        found = await load_interview(session, change.actor, interview_id, Action.INTERVIEW_CHANGE)
+        _check_movable(found)
+        case = await session.get(Case, found.case_id)
+        consulate = await session.get(Consulate, found.consulate_id)
         if case is None or consulate is None:
             raise BookingError(409, "conflict", "The case or consulate of this interview is gone.")
         interpreter_id = (
             data.interpreter_id
             if "interpreter_id" in data.model_fields_set
-            else interview.interpreter_id
+            else found.interpreter_id
         )
         context, slot = await checked_slot(
             session,
@@ -354,12 +356,18 @@ async def reschedule(
             consulate,
             starts_at=data.starts_at,
             ends_at=data.ends_at,
-            consul_id=data.consul_id or interview.consul_id,
+            consul_id=data.consul_id or found.consul_id,
             interpreter_id=interpreter_id,
-            room_id=data.room_id or interview.room_id,
+            room_id=data.room_id or found.room_id,
             now=change.now,
-            exclude=interview.id,
+            exclude=found.id,
         )
+    async with gate.transaction() as session:
+        interview = await load_interview(
+            session, change.actor, interview_id, Action.INTERVIEW_CHANGE, lock=True
+        )
+        _check_movable(interview)  # it may have changed since the check above
+        await recheck(session, context, slot, exclude=interview.id)
         before = {
             "starts_at": interview.starts_at.isoformat(),
             "consul_id": interview.consul_id,
@@ -394,6 +402,13 @@ async def reschedule(
         )
         await schedule_timed(session, interview, policy, now=change.now)
         return interview
+
+
+def _check_movable(interview: Interview) -> None:
+    if not interview.interview_status.active:
+        raise BookingError(
+            409, "conflict", f"A {interview.status} interview cannot be rescheduled."
+        )
 
 
 def _replace_people(interview: Interview, context: SearchContext, slot: Slot) -> list[Participant]:

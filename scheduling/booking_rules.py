@@ -8,6 +8,8 @@ interviews when another booking holds the time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -30,8 +32,8 @@ from scheduling.appointments import (
     ParticipantRole,
     new_nonce,
 )
-from scheduling.search import SearchContext, case_consulates, load_context
-from scheduling.slots import Problem, Slot, fits, held_time
+from scheduling.search import SearchContext, active_bookings, case_consulates, load_context
+from scheduling.slots import Problem, Resource, Slot, fits, held_time
 from scheduling.writes import lock_resources
 
 NOBODY = 0  # a user id no one has: an interview without interpreter concerns no interpreter
@@ -335,10 +337,13 @@ async def checked_slot(
     now: datetime,
     exclude: int | None = None,
 ) -> tuple[SearchContext, Slot]:
-    """Lock the resources, load the bookings around the slot and apply every rule."""
-    await lock_resources(session, [consul_id, interpreter_id], [room_id])
+    """Load the bookings around the slot and apply every rule (no lock: see `recheck`)."""
     span = (starts_at - timedelta(days=1), starts_at + timedelta(days=1))
-    context = await load_context(session, case, consulate, now=now, span=span, exclude=exclude)
+    start = zones.to_minute(starts_at)
+    named = Slot(start, start, consul_id, interpreter_id, room_id)
+    context = await load_context(
+        session, case, consulate, now=now, horizon=None, span=span, exclude=exclude, only=named
+    )
     minutes = context.settings.interview_minutes
     _check_times(starts_at, ends_at, minutes)
     if context.needs_interpreter and interpreter_id is None:
@@ -355,11 +360,51 @@ async def checked_slot(
             "No interpreter is needed: the consulate works in the person's language.",
             field="interpreter_id",
         )
-    start = zones.to_minute(starts_at)
     slot = Slot(start, start + minutes, consul_id, interpreter_id, room_id)
     _raise_for(fits(context.request, slot), context, slot)
     held = bool(context.request.priority) and _in_hold(context, slot)
     return context, Slot(slot.start, slot.end, consul_id, interpreter_id, room_id, held)
+
+
+async def recheck(
+    session: AsyncSession, context: SearchContext, slot: Slot, *, exclude: int | None = None
+) -> None:
+    """Inside the write transaction: lock the slot's resources, read their bookings as they
+    are now and re-apply the overlap, buffer and daily-limit rules (409 on a clash).
+
+    `checked_slot` did the expensive part (hours, eligibility, the rest of the search
+    context) before the lock was taken, so writers hold it only for this short re-check.
+    """
+    await lock_resources(session, [slot.consul_id, slot.interpreter_id], [slot.room_id])
+    start = zones.from_minute(slot.start)
+    bookings = await active_bookings(
+        session,
+        low=start - timedelta(days=1),
+        high=start + timedelta(days=1),
+        consul_ids=[slot.consul_id],
+        interpreter_ids=[slot.interpreter_id] if slot.interpreter_id is not None else [],
+        room_ids=[slot.room_id],
+        exclude=exclude,
+    )
+
+    def fresh(resources: Sequence[Resource], field_name: str, wanted: int | None) -> list[Resource]:
+        spans = tuple((b.start, b.until) for b in bookings if getattr(b, field_name) == wanted)
+        return [replace(r, busy=spans) for r in resources if r.id == wanted]
+
+    request = context.request
+    current = replace(
+        context,
+        bookings=bookings,
+        request=replace(
+            request,
+            consuls=fresh(request.consuls, "consul_id", slot.consul_id),
+            interpreters=None
+            if request.interpreters is None
+            else fresh(request.interpreters, "interpreter_id", slot.interpreter_id),
+            rooms=fresh(request.rooms, "room_id", slot.room_id),
+        ),
+    )
+    _raise_for(fits(current.request, slot), current, slot)
 
 
 def _in_hold(context: SearchContext, slot: Slot) -> bool:

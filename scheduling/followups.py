@@ -62,19 +62,26 @@ async def notify(
                 "sequence": interview.sequence,
             },
             subject=subject(interview),
+            flush=False,
         )
 
 
 async def schedule_timed(
-    session: AsyncSession, interview: Interview, policy: Policy, *, now: datetime
+    session: AsyncSession,
+    interview: Interview,
+    policy: Policy,
+    *,
+    now: datetime,
+    new: bool = False,
 ) -> None:
     """Replace the interview's pending timed jobs with those its current state needs.
 
     Requested: expire if the consul has not answered in time (at the latest at the start).
     Confirmed: reminders 24 h and 15 min before, and the no-show check after the start.
     """
-    await cancel_pending(session, subject(interview), (EXPIRE, NO_SHOW), now=now)
-    await _cancel_reminders(session, interview, now)
+    if not new:  # a new interview has nothing to cancel yet
+        await cancel_pending(session, subject(interview), (EXPIRE, NO_SHOW), now=now)
+        await _cancel_reminders(session, interview, now)
     if interview.status == "requested":
         due = min(now + policy.request_expiry, interview.starts_at)
         await enqueue(
@@ -83,6 +90,7 @@ async def schedule_timed(
             due,
             {"interview_id": interview.id, "sequence": interview.sequence},
             subject=subject(interview),
+            flush=False,
         )
     elif interview.status == "confirmed":
         for event, lead in REMINDERS:

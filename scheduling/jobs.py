@@ -79,8 +79,13 @@ async def enqueue(
     *,
     subject: str = "",
     key: str | None = None,
+    flush: bool = True,
 ) -> ScheduledJob | None:
-    """Add a job in the caller's transaction; with `key`, only if no job has that key yet."""
+    """Add a job in the caller's transaction; with `key`, only if no job has that key yet.
+
+    `flush=False` leaves the INSERT to the transaction's next flush or its commit (several
+    jobs then go to the database together).
+    """
     if key is not None:
         existing = await session.scalar(select(ScheduledJob.id).where(ScheduledJob.key == key))
         if existing is not None:
@@ -96,7 +101,8 @@ async def enqueue(
         last_error="",
     )
     session.add(job)
-    await session.flush()
+    if flush:
+        await session.flush()
     return job
 
 
@@ -161,9 +167,9 @@ class JobRunner:
                 claimed = await self._claim(now)
                 if not claimed:
                     break
-                for job in claimed:
-                    await self._run(job, now)
-                    ran += 1
+                outcomes = [(job, await self._run(job, now)) for job in claimed]
+                await self._finish(outcomes, now)
+                ran += len(claimed)
         return ran
 
     async def idle(self) -> None:
@@ -213,32 +219,38 @@ class JobRunner:
                         claimed.append(job)
             return claimed
 
-    async def _run(self, job: ScheduledJob, now: datetime) -> None:
+    async def _run(self, job: ScheduledJob, now: datetime) -> str | None:
+        """Run one job's handler; the error text when it failed."""
         handler = self.handlers.get(job.kind)
-        error = ""
         if handler is None:
-            error = f"no handler for job kind {job.kind!r}"
-        else:
-            try:
-                await handler(JobContext(self.gate, now), job)
-            except Exception as failure:  # a failing job must not stop the others
-                log.exception("job %s (%s) failed", job.id, job.kind)
-                error = f"{type(failure).__name__}: {failure}"[:2000]
+            return f"no handler for job kind {job.kind!r}"
+        try:
+            await handler(JobContext(self.gate, now), job)
+        except Exception as failure:  # a failing job must not stop the others
+            log.exception("job %s (%s) failed", job.id, job.kind)
+            return f"{type(failure).__name__}: {failure}"[:2000]
+        return None
+
+    async def _finish(self, outcomes: list[tuple[ScheduledJob, str | None]], now: datetime) -> None:
+        # One write transaction for the whole batch: writers queue for one lock on SQLite.
         async with self.gate.transaction() as session:
-            values: dict[str, Any] = {"lease_until": None}
-            if not error:
-                values.update(status=JobStatus.DONE.value, finished_at=now, last_error="")
-            elif job.attempts >= MAX_ATTEMPTS or handler is None:
-                values.update(status=JobStatus.FAILED.value, finished_at=now, last_error=error)
-            else:
-                # Back off: 1, 4, 9, 16 minutes.
-                retry = now + timedelta(minutes=job.attempts**2)
-                values.update(status=JobStatus.PENDING.value, due_at=retry, last_error=error)
-            await session.execute(
-                update(ScheduledJob)
-                .where(ScheduledJob.id == job.id, ScheduledJob.status == JobStatus.RUNNING.value)
-                .values(**values)
-            )
+            for job, error in outcomes:
+                values: dict[str, Any] = {"lease_until": None}
+                if error is None:
+                    values.update(status=JobStatus.DONE.value, finished_at=now, last_error="")
+                elif job.attempts >= MAX_ATTEMPTS or job.kind not in self.handlers:
+                    values.update(status=JobStatus.FAILED.value, finished_at=now, last_error=error)
+                else:
+                    # Back off: 1, 4, 9, 16 minutes.
+                    retry = now + timedelta(minutes=job.attempts**2)
+                    values.update(status=JobStatus.PENDING.value, due_at=retry, last_error=error)
+                await session.execute(
+                    update(ScheduledJob)
+                    .where(
+                        ScheduledJob.id == job.id, ScheduledJob.status == JobStatus.RUNNING.value
+                    )
+                    .values(**values)
+                )
 
 
 async def enqueue_once(

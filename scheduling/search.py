@@ -15,8 +15,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, Integer, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.orm import QueryableAttribute, lazyload
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from interviews.accounts import Role, User
 from interviews.cases import Case
@@ -36,7 +37,7 @@ from scheduling.resources import (
     Proficiency,
     VideoRoom,
 )
-from scheduling.slots import DayException, Resource, Schedule, SearchRequest, Weekly
+from scheduling.slots import DayException, Resource, Schedule, SearchRequest, Slot, Weekly
 
 DEFAULT_HORIZON = timedelta(days=30)
 
@@ -63,6 +64,8 @@ class epoch_minutes(ColumnElement[int]):
     """
 
     inherit_cache = True
+    # The wrapped column is part of the statement's cache key, so compiled SQL is reused.
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
     type = Integer()
 
     def __init__(self, column: QueryableAttribute[datetime]) -> None:
@@ -125,6 +128,8 @@ async def case_consulates(session: AsyncSession, case_id: int) -> list[Consulate
         .where(CaseShare.case_id == case_id, CaseShare.revoked_at.is_(None))
         .order_by(Consulate.name)
         .distinct()
+        # Scheduling reads the name, zone and languages only.
+        .options(lazyload(Consulate.jurisdiction_rows), lazyload(Consulate.evidence_rows))
     )
     return list(rows.all())
 
@@ -139,8 +144,8 @@ def deadline_end(case: Case, facility: Facility) -> datetime:
     return zones.from_minute(zones.day_span(facility.time_zone, case.deadline)[1])
 
 
-async def _consuls(session: AsyncSession, consulate_id: int) -> dict[int, Person]:
-    rows = await session.execute(
+async def _consuls(session: AsyncSession, consulate_id: int, only: int | None) -> dict[int, Person]:
+    query = (
         select(User.id, User.name, User.email, User.language, User.time_zone)
         .where(
             User.role == Role.CONSUL.value,
@@ -149,13 +154,17 @@ async def _consuls(session: AsyncSession, consulate_id: int) -> dict[int, Person
         )
         .order_by(User.id)
     )
-    return {row[0]: Person(*row) for row in rows.all()}
+    if only is not None:
+        query = query.where(User.id == only)
+    return {row[0]: Person(*row) for row in (await session.execute(query)).all()}
 
 
-async def _interpreters(session: AsyncSession, languages: list[str]) -> dict[int, Person]:
+async def _interpreters(
+    session: AsyncSession, languages: list[str], only: int | None
+) -> dict[int, Person]:
     if not languages:
         return {}
-    rows = await session.execute(
+    query = (
         select(
             User.id,
             User.name,
@@ -176,8 +185,10 @@ async def _interpreters(session: AsyncSession, languages: list[str]) -> dict[int
         )
         .order_by(User.id)
     )
+    if only is not None:
+        query = query.where(User.id == only)
     found: dict[int, Person] = {}
-    for row in rows.all():
+    for row in (await session.execute(query)).all():
         person = Person(*row)
         current = found.get(person.id)
         if current is None or _rank(person, languages) < _rank(current, languages):
@@ -307,30 +318,38 @@ async def load_context(
     consulate: Consulate,
     *,
     now: datetime,
-    horizon: timedelta = DEFAULT_HORIZON,
+    horizon: timedelta | None = DEFAULT_HORIZON,
     span: tuple[datetime, datetime] | None = None,
     exclude: int | None = None,
     limit: int = 20,
     per_day: int | None = None,
+    only: Slot | None = None,
 ) -> SearchContext:
     """Everything slot search (or a booking re-check) needs for `case` with `consulate`.
 
     `span` narrows the bookings read to the time around one slot (booking re-checks);
-    `exclude` leaves out the interview being rescheduled.
+    `exclude` leaves out the interview being rescheduled; `only` keeps just the consul,
+    interpreter and room a booking names (the others cannot matter to it).
     """
     facility = await session.get(Facility, case.facility_id)
     if facility is None:
         raise LookupError(f"facility {case.facility_id} is missing")
     settings = await consulate_settings(session, consulate.id)
-    consuls = await _consuls(session, consulate.id)
+    consuls = await _consuls(session, consulate.id, only.consul_id if only else None)
     languages = case.languages
     interpreter_needed = needs_interpreter(case, consulate)
-    interpreters = await _interpreters(session, languages) if interpreter_needed else {}
-    room_rows = await session.scalars(
+    interpreters = {}
+    if interpreter_needed and (only is None or only.interpreter_id is not None):
+        wanted = only.interpreter_id if only else None
+        interpreters = await _interpreters(session, languages, wanted)
+    room_query = (
         select(VideoRoom)
         .where(VideoRoom.facility_id == facility.id, VideoRoom.active.is_(True))
         .order_by(VideoRoom.name)
     )
+    if only is not None:
+        room_query = room_query.where(VideoRoom.id == only.room_id)
+    room_rows = await session.scalars(room_query)
     rooms = {room.id: room for room in room_rows.all()}
     windows, exceptions = await _schedules(
         session,
@@ -341,7 +360,9 @@ async def load_context(
         ],
     )
     earliest = now + timedelta(minutes=settings.notice_minutes)
-    latest = min(deadline_end(case, facility), now + horizon)
+    latest = deadline_end(case, facility)
+    if horizon is not None:  # how far a search looks; a booking may go up to the deadline
+        latest = min(latest, now + horizon)
     # Daily maximums count every interview of the interpreter's local day: read a day more.
     low, high = span or (earliest, latest)
     bookings = await active_bookings(
