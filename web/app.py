@@ -41,6 +41,7 @@ from web.routes import (
     scheduling_api,
     scheduling_jobs,
     session_api,
+    session_pages,
     signaling_ws,
 )
 from web.routes import openapi as openapi_routes
@@ -124,6 +125,7 @@ def create_app(settings: Settings) -> web.Application:
         questionnaires_api,
         questionnaires_pages,
         session_api,
+        session_pages,
         signaling_ws,
     ]
     for module in modules:

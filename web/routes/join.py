@@ -1,7 +1,9 @@
-"""The personal join link: a placeholder page until live sessions exist (issue 5).
+"""The personal join link: exchanged for a session pass, then on to the live session.
 
-The link needs no account: the signed token is the credential, so the page shows only
-the time and the organisations, never the case file.
+The link needs no account: the signed token is the credential. While the interview can be
+joined, the token becomes an HTTP-only session cookie for that interview and the browser
+goes to /session/<id>, an address without the token. Otherwise the page says why (not
+confirmed, too early, over), showing only the time and the organisations.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from interviews.consulates import Consulate
 from interviews.facilities import Facility
 from scheduling.joining import JoinState, note_arrival, resolve_join
 from scheduling.notify import when
+from scheduling.tokens import JoinClaim
 from web.keys import CLOCK, LANGUAGE, SECRET_KEY, WRITE_GATE
 from web.request_tools import remote
+from web.routes.session_common import set_pass_cookie
 from web.templating import LANG_COOKIE, page_language, render
 
 routes = web.RouteTableDef()
@@ -32,6 +36,12 @@ async def join(request: web.Request) -> web.Response:
         if grant.interview is not None:
             consulate = await session.get(Consulate, grant.interview.consulate_id)
             facility = await session.get(Facility, grant.interview.facility_id)
+    if grant.state is JoinState.OPEN and grant.interview and grant.participant and grant.closes_at:
+        person = grant.participant
+        claim = JoinClaim(grant.interview.id, person.id, person.token_nonce)
+        moved = web.HTTPSeeOther(f"/session/{grant.interview.id}")
+        set_pass_cookie(request, moved, claim, grant.closes_at)
+        raise moved
     if grant.participant is not None and LANG_COOKIE not in request.cookies:
         # The invitation was written in the person's language; the page follows it.
         request[LANGUAGE] = grant.participant.language
