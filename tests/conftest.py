@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +19,7 @@ import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interviews import accounts
@@ -33,6 +34,22 @@ from web.settings import Settings
 pytest_plugins = ["tests.browser"]
 PG_URL = os.environ.get("CONSULINK_TEST_DATABASE_URL", "")
 PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """Real argon2id, but at the lowest work factor, in this process only.
+
+    At production cost (64 MiB, 3 passes, 4 lanes) hashing and verifying the `world`'s
+    passwords took about two thirds of the CPU time of tests that use it (test_cases_api.py
+    with test_directory_api.py: 33 s CPU before, 12 s after). `consulink serve`
+    subprocesses in tests still hash at production cost.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        )
+        yield
 
 
 def _backends() -> list[Any]:
