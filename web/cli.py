@@ -51,8 +51,9 @@ def _serve(args: argparse.Namespace) -> int:
 
         asyncio.run(_with_session(settings, load_demo))
         print(f"Demo data loaded. Demo sign-ins (password for all: {DEMO_LOGINS.password}):")
+        width = max(len(email) for email, _ in DEMO_LOGINS.accounts)
         for email, what in DEMO_LOGINS.accounts:
-            print(f"  {email:<38} {what}")
+            print(f"  {email:<{width}}  {what}")
     print(f"consulink on http://{settings.host}:{settings.port}  (data in {settings.data_dir})")
     # Join links carry their token in the path: the access log must never write it.
     from web.routes.session_common import RedactingAccessLogger
