@@ -162,6 +162,8 @@ class RoomRegistry:
         self.clock = clock
         self.record_video = record_video
         self.media = media
+        # Connection handlers still running; shutdown waits for their last database writes.
+        self.handlers: set[asyncio.Task[Any]] = set()
 
     def room(self, interview_id: int) -> Room:
         """The room of an interview, created on first use."""
@@ -377,3 +379,5 @@ class RoomRegistry:
             if self.media is not None:
                 await self.media.room_closed(room)
         self.rooms.clear()
+        if self.handlers:
+            await asyncio.wait(self.handlers, timeout=5)

@@ -6,6 +6,7 @@ who the caller is before the upgrade and hands the socket over.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -67,5 +68,12 @@ async def session_socket(request: web.Request) -> web.WebSocketResponse:
     # timeout: how long a close waits for the browser's reply before dropping the socket.
     ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES, heartbeat=20.0, timeout=2.0)
     await ws.prepare(request)
-    await Session(ws, request.app[ROOMS], interview_id, resolve_token, entrant).run()
+    registry = request.app[ROOMS]
+    handler = asyncio.current_task()
+    assert handler is not None
+    registry.handlers.add(handler)
+    try:
+        await Session(ws, registry, interview_id, resolve_token, entrant).run()
+    finally:
+        registry.handlers.discard(handler)
     return ws
