@@ -10,9 +10,10 @@ VENV="$ROOT/.venv"
 STAMP="$VENV/.consulink-installed"
 
 # Debian packages the full test suite uses: Chromium for page tests, PostgreSQL for the
-# second database backend, Apertium's English-Spanish pair for caption translation.
+# second database backend, Apertium's English-Spanish pair for caption translation,
+# coturn for the relay-only call through a real TURN server.
 # Add a package here when a test needs one.
-TEST_APT_PACKAGES=(chromium postgresql apertium-eng-spa)
+TEST_APT_PACKAGES=(chromium postgresql apertium-eng-spa coturn)
 
 say() { printf '==> %s\n' "$*" >&2; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
