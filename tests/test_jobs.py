@@ -120,7 +120,7 @@ async def test_someone_opening_their_link_in_time_prevents_the_no_show(
     link = join_path(smtp_server.received.to("consul.in@")[-1])
     clock.now = at("2026-03-04T14:05:00Z")
     client.session.cookie_jar.clear()
-    assert (await client.get(link)).status == 200
+    assert (await client.get(link, allow_redirects=False)).status == 303
     clock.now = at("2026-03-04T14:30:00Z")
     await client.app[JOB_RUNNER].run_due()
     async with db() as session:

@@ -22,16 +22,32 @@ NAVIGATION: dict[Role | None, list[tuple[str, str]]] = {
     None: [("/directory", "Consular directory")],
     Role.ADMIN: [
         ("/cases", "Cases"),
+        ("/scheduling", "Interviews"),
+        ("/scheduling/availability", "Availability"),
         ("/directory", "Consular directory"),
         ("/audit", "Audit log"),
     ],
-    Role.STAFF: [("/cases", "Cases"), ("/directory", "Consular directory")],
+    Role.STAFF: [
+        ("/cases", "Cases"),
+        ("/scheduling", "Interviews"),
+        ("/calendar", "Calendar"),
+        ("/scheduling/availability", "Video rooms"),
+        ("/directory", "Consular directory"),
+    ],
     Role.CONSUL: [
         ("/cases", "Shared cases"),
+        ("/scheduling", "Interviews"),
+        ("/calendar", "Calendar"),
+        ("/scheduling/availability", "Interview hours"),
         ("/directory", "Consular directory"),
         ("/questionnaire", "Questionnaire"),
     ],
-    Role.INTERPRETER: [("/directory", "Consular directory")],
+    Role.INTERPRETER: [
+        ("/scheduling", "Interviews"),
+        ("/calendar", "Calendar"),
+        ("/scheduling/availability", "My availability"),
+        ("/directory", "Consular directory"),
+    ],
 }
 
 
