@@ -23,6 +23,7 @@ from interviews.demo_data import CONSULATES, FACILITIES, PASSWORD, USERS
 from interviews.directory import ConsulateIn, create_entry
 from interviews.facilities import Facility
 from interviews.questionnaire_demo import load_demo_questionnaires
+from scheduling.demo import load_demo_scheduling
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ _STEPS: tuple[Callable[[AsyncSession], Awaitable[int]], ...] = (
     _load_consulates,
     _load_users,
     load_demo_questionnaires,
+    load_demo_scheduling,
 )
 
 
