@@ -29,6 +29,7 @@ from scheduling.resources import (
     VideoRoom,
 )
 from signaling.records import ChatMessage, Recording, SessionEvent
+from signaling.transcripts import TranscriptLine
 
 __all__ = [
     "ApiToken",
@@ -63,6 +64,7 @@ __all__ = [
     "Recording",
     "ScheduledJob",
     "SessionEvent",
+    "TranscriptLine",
     "User",
     "VideoRoom",
 ]

@@ -23,6 +23,7 @@ from signaling.protocol import (
     MAX_STRIKES,
     Admit,
     Candidate,
+    Captions,
     Chat,
     ClientMessage,
     Description,
@@ -261,6 +262,8 @@ class Session:
                 await registry.record(
                     room, EventKind.QUALITY, member, **message.model_dump(exclude={"type"})
                 )
+            case Captions(on=on, language=language):
+                await registry.choose_captions(room, member, on, language)
             case Restart(peer=peer):
                 await registry.record(room, EventKind.RESTART, member, peer=peer)
             case Open(record_video=record_video):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -86,6 +86,8 @@ class ServerMedia:
         self.executor = ThreadPoolExecutor(writer_threads, thread_name_prefix="recorder")
         self.peers: dict[str, tuple[ServerPeer, _PeerRecording]] = {}
         self.attempts: dict[str, int] = {}
+        # Told of each new peer (captions attach to its audio): see signaling.captions_session.
+        self.on_peer: Callable[[Room, Member, ServerPeer], Awaitable[None]] | None = None
 
     def peer_for(self, member: Member) -> ServerPeer | None:
         """The server's current peer connection with a member, if any."""
@@ -120,6 +122,8 @@ class ServerMedia:
             await self._hang_up(member)
             raise RoomError("bad_offer", f"The offer could not be used: {error}") from None
         member.send({"type": "answer", "from": SERVER_PEER, "sdp": sdp})
+        if self.on_peer is not None:
+            await self.on_peer(room, member, peer)
 
     async def register(self, room: Room, member: Member, recorder: TrackRecorder) -> int:
         """Add a track's row once its first frame is in (so offsets are real)."""

@@ -119,6 +119,17 @@ class Restart(_Message):
     peer: PeerId
 
 
+class Captions(_Message):
+    """Turn my captions on or off, and choose the language I read them in."""
+
+    type: Literal["captions"]
+    on: bool
+    # ISO 639-1 or 639-3 (checked against the standard); omitted keeps the current one.
+    language: str | None = Field(
+        None, min_length=2, max_length=8, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$"
+    )
+
+
 class Simple(_Message):
     """Messages without fields: leave, end (host), ping."""
 
@@ -136,6 +147,7 @@ ClientMessage = Annotated[
     | Chat
     | Quality
     | Restart
+    | Captions
     | Simple,
     Field(discriminator="type"),
 ]

@@ -54,6 +54,8 @@ class Member:
         default_factory=lambda: asyncio.Queue(OUTBOX_SIZE)
     )
     closing: bool = False
+    # Captions turned on (the `captions` message); `language` is the one they read them in.
+    captions: bool = False
 
     @property
     def person(self) -> tuple[int | None, int | None]:
@@ -102,6 +104,22 @@ class MediaHost(Protocol):
 
     async def room_closed(self, room: Room) -> None:
         """The room is gone: close everything it had."""
+
+
+class CaptionHost(Protocol):
+    """Live captions for the rooms (see signaling.captions_session)."""
+
+    async def choose(self, room: Room, member: Member, on: bool, language: str | None) -> None:
+        """A member turned captions on or off, or changed their caption language."""
+
+    async def update(self, room: Room) -> None:
+        """Someone came or went, or the room opened: start or stop its captions."""
+
+    async def left(self, room: Room, member: Member) -> None:
+        """A member left."""
+
+    async def room_closed(self, room: Room) -> None:
+        """The room is gone."""
 
 
 class RoomError(Exception):
@@ -156,12 +174,14 @@ class RoomRegistry:
         *,
         record_video: bool,
         media: MediaHost | None = None,
+        captions: CaptionHost | None = None,
     ) -> None:
         self.rooms: dict[int, Room] = {}
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.record_video = record_video
         self.media = media
+        self.captions = captions
         # Connection handlers still running; shutdown waits for their last database writes.
         self.handlers: set[asyncio.Task[Any]] = set()
 
@@ -333,6 +353,15 @@ class RoomRegistry:
             admitted_only=True,
         )
 
+    async def choose_captions(
+        self, room: Room, member: Member, on: bool, language: str | None
+    ) -> None:
+        """Someone turned their captions on or off, or chose their caption language."""
+        if self.captions is None:
+            raise RoomError("captions_unavailable", "This server has no live captions.")
+        await self.captions.choose(room, member, on, language)
+        room.broadcast(room.roster())  # the roster shows each person's caption language
+
     async def end(self, room: Room, host: Member) -> None:
         """Host: end the session for everyone; links stop working."""
         self._host_only(host)
@@ -344,6 +373,8 @@ class RoomRegistry:
             member.closing = True
         room.members.clear()
         self.rooms.pop(room.interview_id, None)
+        if self.captions is not None:
+            await self.captions.room_closed(room)
         if self.media is not None:
             await self.media.room_closed(room)
         await asyncio.gather(
@@ -357,6 +388,8 @@ class RoomRegistry:
         del room.members[member.peer_id]
         if self.media is not None:
             await self.media.left(room, member)
+        if self.captions is not None:
+            await self.captions.left(room, member)
         await self.record(room, EventKind.LEAVE, member, replaced=replaced)
         room.broadcast({"type": "left", "peer": member.peer_id})
         room.broadcast(room.roster())
@@ -376,6 +409,8 @@ class RoomRegistry:
                     for m in room.members.values()
                 )
             )
+            if self.captions is not None:
+                await self.captions.room_closed(room)
             if self.media is not None:
                 await self.media.room_closed(room)
         self.rooms.clear()

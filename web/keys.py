@@ -16,6 +16,7 @@ from scheduling.followups import Policy
 from scheduling.jobs import JobRunner
 from scheduling.scheduler import JobScheduler
 from scheduling.writes import WriteGate
+from signaling.captions_session import LiveCaptions
 from signaling.media import ServerMedia
 from signaling.rooms import RoomRegistry
 from web.i18n import Catalogs
@@ -46,3 +47,5 @@ BOOKING_POLICY = web.AppKey("booking_policy", Policy)
 # Live sessions: the rooms (lobby, admission, signalling) and the server's media peers.
 ROOMS = web.AppKey("rooms", RoomRegistry)
 SERVER_MEDIA = web.AppKey("server_media", ServerMedia)
+# Live captions for every room (the speech model loads once, on the first captioned room).
+LIVE_CAPTIONS = web.AppKey("live_captions", LiveCaptions)

@@ -12,12 +12,21 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from signaling.admission import Entrant, Refused, entrant_from_token
+from signaling.captions_session import LiveCaptions
 from signaling.connection import Session
 from signaling.ice import allow_loopback_candidates
 from signaling.media import ServerMedia
 from signaling.protocol import MAX_MESSAGE_BYTES
 from signaling.rooms import RoomRegistry
-from web.keys import CLOCK, ROOMS, SECRET_KEY, SERVER_MEDIA, SESSIONMAKER, SETTINGS
+from web.keys import (
+    CLOCK,
+    LIVE_CAPTIONS,
+    ROOMS,
+    SECRET_KEY,
+    SERVER_MEDIA,
+    SESSIONMAKER,
+    SETTINGS,
+)
 from web.routes.session_common import ice_settings, refused_error, request_entrant, same_origin
 
 routes = web.RouteTableDef()
@@ -35,10 +44,21 @@ async def signaling_context(app: web.Application) -> AsyncIterator[None]:
         ice_settings(settings),
     )
     app[SERVER_MEDIA] = media
+    # Captions: the speech model loads on the first captioned room, once for all rooms.
+    captions = LiveCaptions(
+        settings.caption_config(), app[SESSIONMAKER], lambda: app[CLOCK](), peer_for=media.peer_for
+    )
+    media.on_peer = captions.peer_ready
+    app[LIVE_CAPTIONS] = captions
     app[ROOMS] = RoomRegistry(
-        app[SESSIONMAKER], lambda: app[CLOCK](), record_video=settings.record_video, media=media
+        app[SESSIONMAKER],
+        lambda: app[CLOCK](),
+        record_video=settings.record_video,
+        media=media,
+        captions=captions,
     )
     yield
+    await captions.close()
     await media.close()
 
 
