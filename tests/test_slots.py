@@ -272,3 +272,21 @@ def test_fits_names_each_reason_a_chosen_slot_cannot_be_booked() -> None:
     ]
     assert [p.code for p in fits(request(latest=good.start + 30), good)] == ["after_deadline"]
     assert [p.code for p in fits(request(earliest=good.start + 1), good)] == ["too_early"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(
+        ["America/New_York", "America/Mexico_City", "Asia/Kathmandu", "Asia/Kolkata", "UTC"]
+    ),
+    st.integers(
+        zones.to_minute(datetime(2024, 1, 1, tzinfo=UTC)),
+        zones.to_minute(datetime(2030, 1, 1, tzinfo=UTC)),
+    ),
+)
+def test_cached_offsets_and_local_dates_agree_with_zoneinfo(zone_name: str, minute: int) -> None:
+    local = zones.from_minute(minute).astimezone(zones.zone(zone_name))
+    offset = local.utcoffset()
+    assert offset is not None
+    assert zones.offset(zone_name, minute) == offset.total_seconds() // 60
+    assert zones.local_date(zone_name, minute) == local.date()
