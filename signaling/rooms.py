@@ -250,6 +250,8 @@ class RoomRegistry:
         member.send({"type": "admitted", "record_video": room.record_video})
         if self.media is not None and room.state == "open":
             await self.media.admitted(room, member)
+        if self.captions is not None and room.state == "open":
+            await self.captions.update(room)  # they may have turned captions on in the lobby
 
     async def open(self, room: Room, host: Member, record_video: bool | None) -> None:
         """Host: start the session; invited people waiting in the lobby come in."""

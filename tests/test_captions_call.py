@@ -186,3 +186,17 @@ async def test_captions_stop_when_the_last_reader_turns_them_off(
     await staff.send({"type": "captions", "on": False})
     assert await staff.expect("captions") == {"type": "captions", "on": False, "language": "es"}
     assert app[LIVE_CAPTIONS].rooms == {}
+
+
+async def test_the_call_page_offers_captions_labelled_as_machine_output_in_spanish(
+    client: TestClient[Any, Any], interviews: Interviews
+) -> None:
+    a = interviews.a
+    opened = await client.get(f"/join/{a.tokens['consul']}", allow_redirects=True)
+    assert opened.status == 200
+    page = await client.get(f"/session/{a.interview_id}", headers={"Accept-Language": "es"})
+    html = await page.text()
+    assert 'id="captions-log"' in html and 'aria-live="polite"' in html
+    assert "Activar subtítulos" in html and "Leer los subtítulos en" in html
+    assert "traducción automática" in html  # the label the panel puts on each caption
+    assert "nunca lo sustituyen" in html

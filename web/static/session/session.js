@@ -1,5 +1,6 @@
 // The live session page: device check, then the signalling socket, the lobby and the call.
 
+import { captionPanel } from "./captions.js";
 import { PeerLink, ServerLink } from "./mesh.js";
 import { prejoin } from "./prejoin.js";
 
@@ -134,12 +135,14 @@ function onRoster(message) {
 }
 
 async function onMessage(message) {
+  if (state.captions?.handle(message)) return;
   switch (message.type) {
     case "welcome":
       state.me = message.peer;
       state.host = message.host;
       state.retry = 0;
       sessionStorage.setItem(storageKey, JSON.stringify({ name: state.media.name, language: state.media.language }));
+      state.captions?.joined();
       break;
     case "roster":
       onRoster(message);
@@ -243,6 +246,7 @@ async function main() {
   const saved = JSON.parse(sessionStorage.getItem(storageKey) || "null");
   state.media = await prejoin(root, strings, saved);
   $("local-video").srcObject = state.media.stream;
+  state.captions = captionPanel({ send, language: state.media.language, storageKey: `consulink-captions-${interview}` });
   show("lobby");
   openSocket(Boolean(saved));
   $("open-session").addEventListener("click", () => send({ type: "open", record_video: $("record-video").checked }));
