@@ -22,7 +22,7 @@ from interviews.db import utcnow
 from interviews.facilities import Facility
 from interviews.sharing import ShareIn, share_case
 from scheduling import availability
-from scheduling.availability import ConsulateHoursIn, InterpreterProfileIn, RoomIn
+from scheduling.availability_input import ConsulateHoursIn, InterpreterProfileIn, RoomIn
 from scheduling.resources import ConsulateSchedule, InterpreterProfile, VideoRoom
 
 WEEKDAYS = range(5)

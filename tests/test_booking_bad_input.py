@@ -16,7 +16,7 @@ from interviews.accounts import Role, create_user
 from interviews.facilities import Facility
 from scheduling import availability
 from scheduling.appointments import Interview
-from scheduling.availability import InterpreterProfileIn
+from scheduling.availability_input import InterpreterProfileIn
 from tests.conftest import PASSWORD, Clock, World
 from tests.test_scheduling_support import (
     Schedule,

@@ -35,7 +35,7 @@ from interviews.db import make_engine, make_sessionmaker, upgrade
 from interviews.facilities import Facility
 from scheduling import availability, booking
 from scheduling.appointments import ACTIVE_VALUES, Interview
-from scheduling.availability import ConsulateHoursIn, InterpreterProfileIn, RoomIn
+from scheduling.availability_input import ConsulateHoursIn, InterpreterProfileIn, RoomIn
 from scheduling.booking_rules import BookIn, BookingError, RescheduleIn
 from scheduling.followups import Policy
 from scheduling.jobs import JobRunner

@@ -16,7 +16,7 @@ from interviews.access import Actor
 from interviews.accounts import Role, User, create_user
 from scheduling import availability
 from scheduling.appointments import Participant
-from scheduling.availability import InterpreterProfileIn
+from scheduling.availability_input import InterpreterProfileIn
 from tests.conftest import PASSWORD, Clock, World
 from tests.test_scheduling_support import (
     Schedule,

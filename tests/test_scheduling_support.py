@@ -29,11 +29,7 @@ from interviews.cases import Case, CaseLanguage
 from interviews.consulates import ConsulateLanguage
 from interviews.sharing import CaseShare
 from scheduling import availability
-from scheduling.availability import (
-    ConsulateHoursIn,
-    InterpreterProfileIn,
-    RoomIn,
-)
+from scheduling.availability_input import ConsulateHoursIn, InterpreterProfileIn, RoomIn
 from tests.conftest import Clock, World, sign_in
 from web.settings import Settings
 

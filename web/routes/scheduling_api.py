@@ -13,7 +13,7 @@ from interviews.access import Action, authorize
 from interviews.case_access import load_case
 from interviews.consulates import Consulate
 from interviews.facilities import Facility
-from scheduling import availability, booking, slots
+from scheduling import availability, availability_input, booking, slots
 from scheduling.appointments import Interview
 from scheduling.booking_rules import (
     BookIn,
@@ -146,7 +146,7 @@ async def get_consulate_hours(request: web.Request) -> web.Response:
 async def put_consulate_hours(request: web.Request) -> web.Response:
     """Replace a consulate's interview settings and hours."""
     consulate_id = await _consulate(request, Action.SCHEDULE_CONSULATE)
-    data = parse(availability.ConsulateHoursIn, await json_body(request))
+    data = parse(availability_input.ConsulateHoursIn, await json_body(request))
     async with request.app[WRITE_GATE].transaction() as session:
         body = await availability.set_consulate_hours(
             session,
@@ -176,7 +176,7 @@ async def put_interpreter_profile(request: web.Request) -> web.Response:
     """Create or replace an interpreter's profile."""
     user_id = int_param(request, "user_id")
     actor = authorize(signed_in(request), Action.SCHEDULE_INTERPRETER, user_id=user_id)
-    data = parse(availability.InterpreterProfileIn, await json_body(request))
+    data = parse(availability_input.InterpreterProfileIn, await json_body(request))
     with scheduling_errors():
         async with request.app[WRITE_GATE].transaction() as session:
             body = await availability.set_interpreter_profile(
@@ -208,7 +208,7 @@ async def add_room(request: web.Request) -> web.Response:
     """Add a video room to a facility."""
     facility_id = int_param(request, "facility_id")
     actor = authorize(signed_in(request), Action.SCHEDULE_ROOMS, facility_id=facility_id)
-    data = parse(availability.RoomIn, await json_body(request))
+    data = parse(availability_input.RoomIn, await json_body(request))
     with scheduling_errors():
         async with request.app[WRITE_GATE].transaction() as session:
             if await session.get(Facility, facility_id) is None:
@@ -249,7 +249,7 @@ async def get_room(request: web.Request) -> web.Response:
 async def put_room(request: web.Request) -> web.Response:
     """Replace a video room's name, state and hours."""
     found = await _room(request)
-    data = parse(availability.RoomIn, await json_body(request))
+    data = parse(availability_input.RoomIn, await json_body(request))
     with scheduling_errors():
         async with request.app[WRITE_GATE].transaction() as session:
             room = await session.get(VideoRoom, found.id)

@@ -6,146 +6,38 @@ what was typed with the reason, and stores nothing.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from aiohttp import web
-from multidict import MultiDictProxy
-from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
 from interviews import codes
 from interviews.access import Action, authorize
 from interviews.accounts import Role, User
 from interviews.consulates import Consulate
-from interviews.directory import field_errors
 from interviews.facilities import Facility, list_facilities
-from scheduling import availability
+from scheduling import availability, availability_input
 from scheduling.availability import AvailabilityError
 from scheduling.resources import VideoRoom
 from web.errors import not_found
 from web.keys import CLOCK, WRITE_GATE
 from web.request_tools import remote, signed_in, transaction
 from web.routes.scheduling_common import int_param
+from web.routes.scheduling_form_text import (
+    WEEKDAYS,
+    FormProblem,
+    form_state,
+    languages_text,
+    read_exceptions,
+    read_languages,
+    read_windows,
+    saved_state,
+    validate,
+)
 from web.templating import render
 
 routes = web.RouteTableDef()
 _ID = r"{id:\d+}"
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_EXCEPTION = re.compile(
-    r"^(?P<day>\d{4}-\d{2}-\d{2})(?:\s+(?P<start>\d{2}:\d{2})-(?P<end>\d{2}:\d{2}))?"
-    r"\s+(?P<kind>closed|open)(?:\s+(?P<reason>.*))?$"
-)
-
-
-class FormProblem(ValueError):
-    """Input that could not be read; `field` names the form field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-# -- reading and writing the text form of windows and exceptions ---------------------------
-
-
-def windows_text(windows: list[dict[str, Any]], *, priority: bool) -> list[str]:
-    """Per weekday, its windows as "09:00-13:00, 14:00-17:00"."""
-    lines = []
-    for day in range(7):
-        spans = [
-            f"{w['start']}-{w['end']}"
-            for w in windows
-            if w["weekday"] == day and w["priority_only"] == priority
-        ]
-        lines.append(", ".join(spans))
-    return lines
-
-
-def exceptions_text(exceptions: list[dict[str, Any]]) -> str:
-    """One exception per line."""
-    lines = []
-    for item in exceptions:
-        span = f" {item['start']}-{item['end']}" if item["start"] else ""
-        kind = "open" if item["available"] else "closed"
-        lines.append(f"{item['day']}{span} {kind} {item['reason']}".rstrip())
-    return "\n".join(lines)
-
-
-def read_windows(form: MultiDictProxy[Any], prefix: str, *, priority: bool) -> list[dict[str, Any]]:
-    """Windows typed per weekday in fields `<prefix>-0` … `<prefix>-6`."""
-    out = []
-    for day in range(7):
-        field = f"{prefix}-{day}"
-        text = str(form.get(field, "")).strip()
-        for part in filter(None, (p.strip() for p in text.split(","))):
-            start, dash, end = part.partition("-")
-            if not dash:
-                raise FormProblem(field, f"{WEEKDAYS[day]}: write each window as 09:00-13:00")
-            out.append(
-                {
-                    "weekday": day,
-                    "start": start.strip(),
-                    "end": end.strip(),
-                    "priority_only": priority,
-                }
-            )
-    return out
-
-
-def read_exceptions(text: str) -> list[dict[str, Any]]:
-    """Lines like "2026-12-25 closed Christmas" or "2026-12-27 09:00-12:00 open"."""
-    out = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.strip()
-        if not line:
-            continue
-        found = _EXCEPTION.match(line)
-        if found is None:
-            raise FormProblem(
-                "exceptions",
-                f"line {number}: write DATE [HH:MM-HH:MM] closed|open [reason], "
-                "e.g. 2026-12-25 closed Christmas",
-            )
-        out.append(
-            {
-                "day": found["day"],
-                "start": found["start"],
-                "end": found["end"],
-                "available": found["kind"] == "open",
-                "reason": (found["reason"] or "").strip(),
-            }
-        )
-    return out
-
-
-def _validate(model: type[BaseModel], data: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        first = field_errors(error)[0]
-        raise FormProblem(
-            first["field"].split(".")[0], f"{first['field']}: {first['message']}"
-        ) from None
-
-
-def _form_state(form: MultiDictProxy[Any]) -> dict[str, Any]:
-    """What was typed, to show it again after a refusal."""
-    return {
-        "days": [str(form.get(f"day-{n}", "")) for n in range(7)],
-        "held": [str(form.get(f"held-{n}", "")) for n in range(7)],
-        "exceptions": str(form.get("exceptions", "")),
-        "values": {key: str(value) for key, value in form.items()},
-    }
-
-
-def _saved_state(body: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "days": windows_text(body.get("windows", []), priority=False),
-        "held": windows_text(body.get("windows", []), priority=True),
-        "exceptions": exceptions_text(body.get("exceptions", [])),
-        "values": {},
-    }
 
 
 def _page(
@@ -232,7 +124,7 @@ async def consulate_hours_form(request: web.Request) -> web.Response:
         kind="consulate",
         title=consulate.name,
         action=request.path,
-        state=_saved_state(body),
+        state=saved_state(body),
         body=body,
         saved="saved" in request.query,
         extra={"zone": consulate.time_zone},
@@ -245,8 +137,8 @@ async def save_consulate_hours(request: web.Request) -> web.StreamResponse:
     consulate = await _consulate(request)
     form = await request.post()
     try:
-        data = _validate(
-            availability.ConsulateHoursIn,
+        data = validate(
+            availability_input.ConsulateHoursIn,
             {
                 **{
                     key: form.get(key)
@@ -268,7 +160,7 @@ async def save_consulate_hours(request: web.Request) -> web.StreamResponse:
             kind="consulate",
             title=consulate.name,
             action=request.path,
-            state=_form_state(form),
+            state=form_state(form),
             body={key: form.get(key) for key in form},
             error=problem,
             extra={"zone": consulate.time_zone},
@@ -298,26 +190,6 @@ async def _interpreter(request: web.Request) -> User:
     return user
 
 
-def _languages_text(body: dict[str, Any]) -> str:
-    return "\n".join(
-        f"{item['language']} {item['proficiency']}" for item in body.get("languages", [])
-    )
-
-
-def _read_languages(text: str) -> list[dict[str, str]]:
-    out = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) > 2:
-            raise FormProblem(
-                "languages", f"line {number}: write a code and a level, e.g. pan native"
-            )
-        out.append({"language": parts[0], "proficiency": parts[1] if len(parts) > 1 else "fluent"})
-    return out
-
-
 @routes.get(f"/scheduling/interpreters/{_ID}")
 async def interpreter_form(request: web.Request) -> web.Response:
     """An interpreter's languages, zone, hours, exceptions and daily maximum, to edit."""
@@ -331,12 +203,12 @@ async def interpreter_form(request: web.Request) -> web.Response:
             "windows": [],
             "exceptions": [],
         }
-    state = _saved_state(body)
+    state = saved_state(body)
     state["values"] = {
         "time_zone": body["time_zone"],
         "max_per_day": str(body["max_per_day"]),
         "active": "on" if body["active"] else "",
-        "languages": _languages_text(body),
+        "languages": languages_text(body),
     }
     return _page(
         request,
@@ -356,13 +228,13 @@ async def save_interpreter(request: web.Request) -> web.StreamResponse:
     user = await _interpreter(request)
     form = await request.post()
     try:
-        data = _validate(
-            availability.InterpreterProfileIn,
+        data = validate(
+            availability_input.InterpreterProfileIn,
             {
                 "time_zone": str(form.get("time_zone", "")),
                 "max_per_day": form.get("max_per_day"),
                 "active": form.get("active") == "on",
-                "languages": _read_languages(str(form.get("languages", ""))),
+                "languages": read_languages(str(form.get("languages", ""))),
                 "windows": read_windows(form, "day", priority=False),
                 "exceptions": read_exceptions(str(form.get("exceptions", ""))),
             },
@@ -387,7 +259,7 @@ async def save_interpreter(request: web.Request) -> web.StreamResponse:
             kind="interpreter",
             title=user.name,
             action=request.path,
-            state=_form_state(form),
+            state=form_state(form),
             body={},
             error=error,
             extra={"zone": str(form.get("time_zone", "")), "zones": codes.time_zone_choices()},
@@ -428,8 +300,8 @@ async def add_room(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     name = str(form.get("name", ""))
     try:
-        data = _validate(
-            availability.RoomIn,
+        data = validate(
+            availability_input.RoomIn,
             {
                 "name": name,
                 "windows": [{"weekday": d, "start": "08:00", "end": "18:00"} for d in range(5)],
@@ -476,7 +348,7 @@ async def room_form(request: web.Request) -> web.Response:
     room, facility = await _room(request)
     async with transaction(request) as session:
         body = await availability.room_dict(session, room)
-    state = _saved_state(body)
+    state = saved_state(body)
     state["values"] = {"name": room.name, "active": "on" if room.active else ""}
     return _page(
         request,
@@ -496,8 +368,8 @@ async def save_room(request: web.Request) -> web.StreamResponse:
     room, facility = await _room(request)
     form = await request.post()
     try:
-        data = _validate(
-            availability.RoomIn,
+        data = validate(
+            availability_input.RoomIn,
             {
                 "name": str(form.get("name", "")),
                 "active": form.get("active") == "on",
@@ -527,7 +399,7 @@ async def save_room(request: web.Request) -> web.StreamResponse:
             kind="room",
             title=f"{facility.name} · {room.name}",
             action=request.path,
-            state=_form_state(form),
+            state=form_state(form),
             body={},
             error=error,
             extra={"zone": facility.time_zone, "facility": facility},
