@@ -178,6 +178,18 @@ class JobRunner:
             return
 
     async def _claim(self, now: datetime) -> list[ScheduledJob]:
+        # Look first without the write lock: most beats find nothing due.
+        async with self.gate.read() as session:
+            due = await session.scalar(
+                select(ScheduledJob.id)
+                .where(
+                    ScheduledJob.due_at <= now,
+                    ScheduledJob.status.in_((JobStatus.PENDING.value, JobStatus.RUNNING.value)),
+                )
+                .limit(1)
+            )
+        if due is None:
+            return []
         async with self.gate.transaction() as session:
             candidates = (
                 await session.scalars(
