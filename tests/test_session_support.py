@@ -131,7 +131,7 @@ async def book(
 
 @dataclass
 class Interviews:
-    """Interview A (the one under test) and B (another session at the same time)."""
+    """Interview A (the one under test) and B (another session open at the same time)."""
 
     a: Booked
     b: Booked
@@ -141,10 +141,16 @@ class Interviews:
 async def two_interviews(
     db: async_sessionmaker[AsyncSession], world: World, clock: Clock
 ) -> Interviews:
-    """Two confirmed interviews whose join windows are open now."""
+    """Two confirmed interviews whose join windows are open now.
+
+    B began 100 minutes ago (its link stays valid until two hours after its end), so the
+    same consul and interpreter are never booked twice at once: PostgreSQL's exclusion
+    constraints refuse that, as they should.
+    """
     async with db() as session, session.begin():
         return Interviews(
-            await book(session, world, clock, "A-1"), await book(session, world, clock, "B-1")
+            await book(session, world, clock, "A-1"),
+            await book(session, world, clock, "B-1", minutes_from_now=-100),
         )
 
 
