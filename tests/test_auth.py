@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interviews import accounts
 from tests.conftest import PASSWORD, Clock, World, login_token, sign_in
+from web.settings import Settings
 
 
 async def test_staff_signs_in_sees_who_they_are_and_signs_out(
@@ -95,3 +96,9 @@ async def test_health_reports_the_database(client: TestClient[Any, Any]) -> None
     response = await client.get("/healthz")
     assert response.status == 200
     assert await response.json() == {"status": "ok", "database": "ok"}
+
+
+async def test_a_new_data_folder_is_private_to_the_service(
+    client: TestClient[Any, Any], settings: Settings
+) -> None:
+    assert settings.data_dir.stat().st_mode & 0o077 == 0

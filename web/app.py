@@ -91,7 +91,8 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 
 def create_app(settings: Settings) -> web.Application:
     """Build the application: state in AppKeys, resources in cleanup_ctx, all routes."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Private to the service account: it holds personal data, keys and recordings.
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[error_middleware, auth_middleware],

@@ -34,7 +34,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 async def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[int]]) -> int:
     """Run `work` in one transaction on a migrated database."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
     try:
         await upgrade(engine)
