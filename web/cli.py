@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -55,6 +56,10 @@ def _serve(args: argparse.Namespace) -> int:
         for email, what in DEMO_LOGINS.accounts:
             print(f"  {email:<{width}}  {what}")
     print(f"consulink on http://{settings.host}:{settings.port}  (data in {settings.data_dir})")
+    # Operators need the access log and warnings on stderr; aiohttp adds no handler itself.
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     # Join links carry their token in the path: the access log must never write it.
     from web.routes.session_common import RedactingAccessLogger
 
