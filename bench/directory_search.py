@@ -8,6 +8,7 @@ not a test and asserts nothing. Goal on 2 cores: p95 <= 20 ms at 50 clients.
 
     .venv/bin/python bench/directory_search.py [--clients 50] [--seconds 10] [--entries 1000]
     .venv/bin/python bench/directory_search.py --floor   # GET /api/me: HTTP + auth only
+    .venv/bin/python bench/directory_search.py --think 1  # 50 people, one search a second each
 """
 
 from __future__ import annotations
@@ -160,8 +161,15 @@ async def load(
     rng: random.Random,
     *,
     only_me: bool = False,
+    think: float = 0.0,
 ) -> None:
-    """Run the clients and print the figures."""
+    """Run the clients and print the figures.
+
+    With `think` 0 each client sends its next request as soon as the last one is answered
+    (a closed loop at saturation: latency is then mostly queueing, clients / throughput).
+    With `think` > 0 each client pauses that long between requests, like a person reading
+    results, so latency shows the service time at a realistic offered load.
+    """
     plan = ["/api/me"] if only_me else queries(rng, 5000)
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -184,13 +192,15 @@ async def load(
                     await response.read()
                 latencies.append(time.perf_counter() - started)
                 statuses[response.status] = statuses.get(response.status, 0) + 1
+                if think:
+                    await asyncio.sleep(think)
 
         started = time.perf_counter()
         await asyncio.gather(*(client(n) for n in range(clients)))
         elapsed = time.perf_counter() - started
     latencies.sort()
     cuts = statistics.quantiles(latencies, n=100)
-    print(f"clients          {clients}")
+    print(f"clients          {clients}  (think time {think:.2f} s between requests)")
     print(f"duration         {elapsed:.1f} s")
     print(f"requests         {len(latencies)}  statuses {dict(sorted(statuses.items()))}")
     print(f"requests/s       {len(latencies) / elapsed:.0f}")
@@ -228,6 +238,7 @@ def run(arguments: argparse.Namespace) -> None:
                     arguments.seconds,
                     rng,
                     only_me=arguments.floor,
+                    think=arguments.think,
                 )
             )
         finally:
@@ -249,6 +260,12 @@ def main() -> None:
         "--floor",
         action="store_true",
         help="load GET /api/me instead: the cost of HTTP plus sign-in checks alone",
+    )
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="seconds each client waits between requests (0: closed loop at saturation)",
     )
     run(parser.parse_args())
 
