@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ from web.keys import CLOCK
 from web.settings import Settings
 
 pytest_plugins = ["tests.browser"]
+_EXIT_STATUS = pytest.StashKey[int]()
 PG_URL = os.environ.get("CONSULINK_TEST_DATABASE_URL", "")
 PASSWORD = "correct horse battery"
 
@@ -216,3 +219,25 @@ async def sign_in(client: TestClient[Any, Any], email: str, password: str = PASS
     assert me.status == 200
     csrf: str = (await me.json())["csrf_token"]
     return csrf
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remember the run's exit status for the leak check below."""
+    session.config.stash[_EXIT_STATUS] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Never hang after the summary: name any non-daemon thread a test leaked, then exit.
+
+    A media test that fails half-way can leave aiortc decoder threads (non-daemon) behind,
+    and the interpreter would wait for them forever, turning one failure into a CI time-out.
+    """
+    leaked = [
+        t.name for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon
+    ]
+    if leaked:
+        sys.stderr.write(f"\nleaked non-daemon threads at exit: {', '.join(leaked)}\n")
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(config.stash.get(_EXIT_STATUS, 1))
