@@ -314,6 +314,22 @@ async def update_case(
     return changed
 
 
+async def open_case(
+    session: AsyncSession,
+    data: CaseIn,
+    *,
+    facility_id: int,
+    actor: Actor,
+    now: datetime,
+    remote: str = "",
+) -> Case:
+    """Open a case at the facility with this id; CaseError when there is no such facility."""
+    facility = await get_facility(session, facility_id)
+    if facility is None:
+        raise CaseError("facility_id", "no such facility")
+    return await create_case(session, data, facility=facility, actor=actor, now=now, remote=remote)
+
+
 async def get_facility(session: AsyncSession, facility_id: int) -> Facility | None:
     """A facility by id."""
     return await session.get(Facility, facility_id)

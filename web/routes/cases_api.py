@@ -16,12 +16,11 @@ from interviews.accounts import Role
 from interviews.audit import record
 from interviews.case_access import load_case, load_case_grant, visible_cases
 from interviews.case_records import (
-    CaseError,
     CaseIn,
-    create_case,
     facility_today,
     get_facility,
     merged_input,
+    open_case,
     update_case,
 )
 from interviews.case_status import allowed_next, change_status, status_history
@@ -247,13 +246,10 @@ async def create(request: web.Request) -> web.Response:
     authorize(actor, Action.CASE_CREATE, facility_id=facility_id)
     with domain_errors():
         async with transaction(request) as session:
-            facility = await get_facility(session, facility_id)
-            if facility is None:
-                raise CaseError("facility_id", "no such facility")
-            case = await create_case(
+            case = await open_case(
                 session,
                 data,
-                facility=facility,
+                facility_id=facility_id,
                 actor=actor,
                 now=request.app[CLOCK](),
                 remote=remote(request),

@@ -20,8 +20,8 @@ from interviews.case_records import (
     CaseError,
     CaseIn,
     case_input,
-    create_case,
     get_facility,
+    open_case,
     update_case,
 )
 from interviews.case_status import allowed_next, change_status
@@ -199,13 +199,10 @@ async def create_from_form(request: web.Request) -> web.Response:
     authorize(actor, Action.CASE_CREATE, facility_id=facility_id)
     try:
         async with transaction(request) as session:
-            facility = await get_facility(session, facility_id)
-            if facility is None:
-                raise CaseError("facility_id", "no such facility")
-            case = await create_case(
+            case = await open_case(
                 session,
                 data,
-                facility=facility,
+                facility_id=facility_id,
                 actor=actor,
                 now=request.app[CLOCK](),
                 remote=remote(request),
