@@ -144,7 +144,7 @@ def status_path(current: CaseStatus, wanted: CaseStatus) -> list[CaseStatus] | N
         if current is CaseStatus.OPEN:
             held.insert(0, CaseStatus.INTERVIEW_REQUESTED)
         return [*held, wanted]
-    seen = {current}
+    seen: set[CaseStatus] = {current}
     queue: deque[tuple[CaseStatus, list[CaseStatus]]] = deque([(current, [])])
     while queue:
         status, path = queue.popleft()
