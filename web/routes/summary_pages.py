@@ -29,6 +29,7 @@ from interviews.summary_access import (
 from web.errors import not_found
 from web.keys import CLOCK
 from web.request_tools import remote, signed_in, transaction
+from web.routes.cases_pages import STATUS_LABELS
 from web.routes.summary_api import audit_view
 from web.templating import render
 
@@ -91,6 +92,7 @@ async def _outcome_page(
             "identities": list(Identity),
             "nationalities": list(Nationality),
             "travel_documents": list(TravelDocument),
+            "status_labels": STATUS_LABELS,
         },
         status=status,
     )
