@@ -31,6 +31,7 @@ from tests.test_cases_support import bearer
 from tests.test_session_support import (  # noqa: F401 - fixtures
     Interviews,
     MediaParticipant,
+    connect,
     joined,
     media_participants,
     session_settings,
@@ -329,6 +330,11 @@ async def test_a_session_nobody_ends_is_summarised_after_the_grace_period_once_a
     consul = await joined(client, a, "consul")
     await host.send({"type": "open"})
     await consul.expect("admitted")
+    # The consul reloads the page: the new connection replaces the old (one reconnect).
+    again = await connect(client, a.interview_id, a.tokens["consul"], "Consul", rejoin=True)
+    assert (await again.expect("welcome"))["admitted"] is True
+    assert await consul.closed() == 4409
+    consul = again
     await consul.send({"type": "chat", "text": "Hello"})
     await host.expect("chat")
     # Nobody ends it or leaves; before the end plus grace, nothing is assembled.
@@ -350,7 +356,10 @@ async def test_a_session_nobody_ends_is_summarised_after_the_grace_period_once_a
         assert stored is not None and stored.reason == "grace"
         document = stored.document
     assert [m["text"] for m in document["chat"]] == ["Hello"]
-    assert {p["role"] for p in document["participants"]} == {"facility", "consul"}
+    people = {p["role"]: p for p in document["participants"]}
+    assert set(people) == {"facility", "consul"}
+    assert people["consul"]["reconnects"] == 1 and len(people["consul"]["periods"]) == 2
+    assert people["facility"]["reconnects"] == 0
     await first.close()
 
     second = await start_app()
