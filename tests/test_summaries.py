@@ -24,8 +24,11 @@ from interviews.audit import AuditEvent
 from interviews.case_status import status_history
 from interviews.cases import Case
 from interviews.summaries import SummaryVersion, canonical_json, current_summary
+from interviews.summary_assembly import assemble_summary
 from scheduling.appointments import Interview
+from signaling.captions.events import Caption, Translation
 from signaling.records import recordings
+from signaling.transcripts import transcript_line
 from tests.conftest import Clock
 from tests.test_cases_support import bearer
 from tests.test_session_support import (  # noqa: F401 - fixtures
@@ -237,6 +240,62 @@ async def test_a_later_outcome_makes_a_new_version_and_acknowledgements_stay_wit
             (1, "consul"),
             (2, "facility"),
         ]
+
+
+async def test_the_transcript_is_kept_as_machine_output_with_the_translations_made(
+    client: TestClient[Any, Any],
+    interviews: Interviews,
+    db: async_sessionmaker[AsyncSession],
+    clock: Clock,
+) -> None:
+    """Transcript rows are written as the caption pipeline writes them (`transcript_line`
+    from a final `Caption`); the pipeline itself is tested in test_captions_call.py."""
+    a = interviews.a
+    await _everyone_leaves(client, interviews)
+    said = Caption(
+        session_id="s",
+        speaker="p1",
+        language="eng",
+        offset_s=12.5,
+        duration_s=2.0,
+        text="Which village are you from?",
+        confidence=0.8,
+        translations={
+            "spa": Translation("spa", "¿De qué pueblo es usted?", "translated", "apertium"),
+            "pan": Translation("pan", "Which village are you from?", "missing"),
+            "eng": Translation("eng", "Which village are you from?", "same"),
+        },
+    )
+    async with db() as session, session.begin():
+        session.add(
+            transcript_line(
+                a.interview_id,
+                said,
+                clock.now,
+                participant_id=a.participants["consul"],
+                user_id=None,
+                peer_id="p1",
+                name="Consul",
+            )
+        )
+        await assemble_summary(session, a.interview_id, reason="refresh", now=clock.now)
+    consul_api = await bearer(db, "consul.in@example.org")
+    summary = await (
+        await client.get(f"/api/interviews/{a.interview_id}/summary", headers=consul_api)
+    ).json()
+    assert summary["version"] == 2
+    [line] = summary["document"]["transcript"]
+    assert line == {
+        "offset_ms": 12500,
+        "duration_ms": 2000,
+        "at": clock.now.isoformat().replace("+00:00", "Z"),
+        "speaker": "Consul",
+        "role": "consul",
+        "language": "eng",
+        "text": "Which village are you from?",
+        "translations": {"spa": "¿De qué pueblo es usted?"},  # not the missing one
+        "machine": True,
+    }
 
 
 async def test_bad_input_is_refused_and_changes_nothing(
