@@ -65,6 +65,7 @@ async def _outcome_page(
             case = await session.get(Case, interview.case_id)
             outcome = await current_outcome(session, interview_id)
             questionnaire = await filled(session, interview.case_id, interview.consulate_id)
+            await audit_view(session, request, None, interview.id)
     except InterviewNotFound:
         raise not_found("No such interview.") from None
     values = submitted or (
