@@ -22,10 +22,10 @@ from interviews.outcomes import OutcomeIn, current_outcome, iso
 from interviews.summaries import SummaryVersion, current_summary, summary_version, summary_versions
 from interviews.summary_access import (
     AlreadyAcknowledged,
-    InterviewNotFound,
     acknowledge,
     load_interview,
 )
+from scheduling.booking_rules import InterviewNotFound
 from web.errors import conflict, not_found
 from web.keys import CLOCK
 from web.openapi import error_responses, json_ok

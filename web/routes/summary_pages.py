@@ -19,13 +19,13 @@ from interviews.questionnaire_answers import filled
 from interviews.summaries import Party, current_summary, summary_version, summary_versions
 from interviews.summary_access import (
     AlreadyAcknowledged,
-    InterviewNotFound,
     acknowledge,
     allowed,
     load_interview,
     party_of,
     took_part,
 )
+from scheduling.booking_rules import InterviewNotFound
 from web.errors import not_found
 from web.keys import CLOCK
 from web.request_tools import remote, signed_in, transaction
