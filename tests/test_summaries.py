@@ -23,7 +23,14 @@ from interviews.accounts import Role
 from interviews.audit import AuditEvent
 from interviews.case_status import status_history
 from interviews.cases import Case
-from interviews.summaries import SummaryVersion, canonical_json, current_summary
+from interviews.summaries import (
+    SummaryAcknowledgement,
+    SummaryVersion,
+    canonical_json,
+    current_summary,
+    delete_summaries,
+    summarised_interviews,
+)
 from interviews.summary_assembly import assemble_summary
 from scheduling.appointments import Interview
 from signaling.captions.events import Caption, Translation
@@ -431,3 +438,26 @@ async def test_a_session_nobody_ends_is_summarised_after_the_grace_period_once_a
 def test_the_grace_period_is_the_settings_value(settings: Settings) -> None:
     assert settings.summary_grace_minutes == 30
     assert timedelta(minutes=settings.summary_grace_minutes) == timedelta(minutes=30)
+
+
+async def test_retention_can_find_and_delete_a_cases_summaries(
+    client: TestClient[Any, Any],
+    interviews: Interviews,
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    """What the retention job calls once a case's summaries have outlived their period."""
+    a = interviews.a
+    await _everyone_leaves(client, interviews)
+    consul_api = await bearer(db, "consul.in@example.org")
+    await client.post(
+        f"/api/interviews/{a.interview_id}/summary/versions/1/acknowledgements",
+        headers=consul_api,
+    )
+    await client.put(f"/api/interviews/{a.interview_id}/outcome", json=OUTCOME, headers=consul_api)
+    case_id = (await _case(db, a.interview_id)).id
+    async with db() as session, session.begin():
+        assert await summarised_interviews(session, case_id) == [(a.interview_id, 2)]
+        assert await delete_summaries(session, a.interview_id) == 2
+    async with db() as session:
+        assert await summarised_interviews(session, case_id) == []
+        assert (await session.scalars(select(SummaryAcknowledgement))).all() == []
