@@ -1,0 +1,161 @@
+"""Checking an exported summary: read its sealed record from any export format, then
+check the summary's digest, each recording file's digest and the signature.
+
+Each failure names the part that differs (the summary, a recording file by its path, the
+signature, or a key this server does not know), so a reader can tell a damaged copy from
+a forged one. See docs/records.md for what a seal does and does not prove.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pypdf import PdfReader
+from pypdf.errors import PyPdfError
+
+from interviews.exports import RECORD_FORMAT, RECORD_NAME, VTT_NOTE
+from interviews.seal import (
+    SEAL_FORMAT,
+    canonical_bytes,
+    check_signature,
+    file_sha256,
+    recording_file,
+    sha256_hex,
+)
+
+_HTML_RECORD = re.compile(
+    r'<script type="application/json" id="consulink-record">(.*?)</script>', re.DOTALL
+)
+_VTT_RECORD = re.compile(rf"^NOTE {VTT_NOTE} (.*)$", re.MULTILINE)
+
+
+class RecordUnreadable(ValueError):
+    """The file holds no sealed record we can read; the message says why."""
+
+
+def _parse(text: str | bytes, where: str) -> dict[str, Any]:
+    try:
+        record = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RecordUnreadable(f"the {where} is not valid JSON ({error})") from None
+    if (
+        not isinstance(record, dict)
+        or record.get("format") != RECORD_FORMAT
+        or not isinstance(record.get("summary"), dict)
+        or not isinstance(record.get("seal"), dict)
+    ):
+        raise RecordUnreadable(f"the {where} is not a {RECORD_FORMAT} record")
+    return record
+
+
+def read_record(data: bytes) -> tuple[str, dict[str, Any]]:
+    """The export's format name and its sealed record, from PDF, HTML, WebVTT or JSON bytes."""
+    if data.startswith(b"%PDF-"):
+        try:
+            attachments = PdfReader(io.BytesIO(data)).attachments
+            found = attachments.get(RECORD_NAME)
+        except (PyPdfError, ValueError, KeyError, TypeError) as error:
+            raise RecordUnreadable(f"the PDF cannot be read ({error})") from None
+        if not found:
+            raise RecordUnreadable(f"the PDF has no {RECORD_NAME} attachment")
+        return "pdf", _parse(found[0], "PDF's attached record")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise RecordUnreadable("the file is neither a PDF nor UTF-8 text") from None
+    if text.startswith("WEBVTT"):
+        match = _VTT_RECORD.search(text)
+        if match is None:
+            raise RecordUnreadable(f"the WebVTT file has no NOTE {VTT_NOTE} block")
+        return "vtt", _parse(match.group(1), "WebVTT record note")
+    if text.lstrip().startswith("{"):
+        return "json", _parse(text, "JSON file")
+    match = _HTML_RECORD.search(text)
+    if match is not None:
+        return "html", _parse(match.group(1), "HTML record block")
+    raise RecordUnreadable("no sealed record found: not a consulink PDF, HTML, WebVTT or JSON")
+
+
+@dataclass
+class Report:
+    """What verification found: failures name the part that differs; notes are facts."""
+
+    format: str = ""
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing differs."""
+        return not self.problems
+
+
+def verify_record(
+    record: Mapping[str, Any],
+    trusted: Sequence[Ed25519PublicKey],
+    recordings: Path | None = None,
+) -> Report:
+    """Check a record: the summary's digest, each recording file's (under `recordings`, if
+    given) and the signature by one of the `trusted` keys."""
+    report = Report()
+    seal = record["seal"]
+    if seal.get("format") != SEAL_FORMAT:
+        report.problems.append(f"seal: unknown seal format {seal.get('format')!r}")
+        return report
+
+    digest = sha256_hex(canonical_bytes(record["summary"]))
+    if digest != seal.get("summary_sha256"):
+        report.problems.append(
+            f"summary changed: its SHA-256 is {digest}, the seal says {seal.get('summary_sha256')}"
+        )
+
+    check = check_signature(seal, trusted)
+    if not check.valid:
+        report.problems.append("signature: bad signature (the seal was altered or forged)")
+    elif not check.known_key:
+        report.problems.append(
+            f"signature: unknown key {check.key_id} (intact, but not signed by a trusted key)"
+        )
+
+    entries = seal.get("recordings") or []
+    if recordings is None:
+        if entries:
+            report.notes.append(
+                f"{len(entries)} recording file(s) not checked: give --recordings DIR"
+            )
+        return report
+    for entry in entries:
+        path = str(entry.get("path"))
+        if entry.get("sha256") is None:
+            report.notes.append(f"recording {path}: was already missing when sealed")
+            continue
+        found = recording_file(recordings, path)
+        if found is None:
+            report.problems.append(f"recording missing: {path}")
+            continue
+        actual, size = file_sha256(found)
+        if actual != entry["sha256"] or size != entry.get("bytes"):
+            report.problems.append(f"recording changed: {path}")
+        else:
+            report.notes.append(f"recording {path}: intact")
+    return report
+
+
+def verify_export(
+    data: bytes, trusted: Sequence[Ed25519PublicKey], recordings: Path | None = None
+) -> Report:
+    """Read any export's record and check it; an unreadable record is one problem."""
+    try:
+        fmt, record = read_record(data)
+    except RecordUnreadable as error:
+        return Report(problems=[f"record unreadable: {error}"])
+    report = verify_record(record, trusted, recordings)
+    report.format = fmt
+    return report
