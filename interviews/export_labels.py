@@ -74,7 +74,6 @@ LABELS = (
     "To check this record: consulink records verify FILE --recordings DIR",
     "yes",
     "no",
-    "page",
 )
 
 # Values the document holds as codes, with their English label.

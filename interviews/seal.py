@@ -95,7 +95,7 @@ def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:
     the loser reads the winner's.
     """
     try:
-        return _read_private_key(path)
+        return read_signing_key(path)
     except FileNotFoundError:
         pass
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -108,13 +108,14 @@ def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return _read_private_key(path)
+        return read_signing_key(path)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
     return key
 
 
-def _read_private_key(path: Path) -> Ed25519PrivateKey:
+def read_signing_key(path: Path) -> Ed25519PrivateKey:
+    """An existing signing key (FileNotFoundError when there is none)."""
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} is not an Ed25519 private key")
