@@ -15,9 +15,11 @@ from interviews.consulates import (
 from interviews.db import Base
 from interviews.documents import Document
 from interviews.facilities import Facility
+from interviews.outcomes import InterviewOutcome
 from interviews.questionnaire_answers import CaseQuestionnaire, QuestionnaireAnswer
 from interviews.questionnaires import Questionnaire, QuestionnaireParameter
 from interviews.sharing import CaseShare, FacilitySupervisor
+from interviews.summaries import SummaryAcknowledgement, SummaryVersion
 from scheduling.appointments import Interview, Participant
 from scheduling.jobs import ScheduledJob
 from scheduling.resources import (
@@ -56,6 +58,7 @@ __all__ = [
     "InterpreterLanguage",
     "InterpreterProfile",
     "Interview",
+    "InterviewOutcome",
     "LoginSession",
     "Participant",
     "Questionnaire",
@@ -64,6 +67,8 @@ __all__ = [
     "Recording",
     "ScheduledJob",
     "SessionEvent",
+    "SummaryAcknowledgement",
+    "SummaryVersion",
     "TranscriptLine",
     "User",
     "VideoRoom",
