@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from interviews.export_labels import Labels, clock, country_name, duration, language_name, when
 from interviews.exports import RECORD_NAME, transcript_translations
-from interviews.seal import seal_digest
+from interviews.seal import seal_digest, sha256_hex, sign_export
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 NOTO = Path("/usr/share/fonts/truetype/noto")
@@ -72,20 +73,22 @@ def find_fonts(configured: Path | None = None) -> PdfFonts:
     return PdfFonts(regular, bold, fallbacks)
 
 
-class _SummaryPdf(FPDF):
-    """A4 pages with the case reference and page number in the footer."""
+def _footers(pdf: FPDF, text: str) -> None:
+    """Write each page's footer once all pages exist ("page n/N"): drawn here, not in
+    FPDF.footer(), which runs during output, after the content digest is taken."""
+    pdf.set_auto_page_break(False)
+    total = pdf.page
+    for number in range(1, total + 1):
+        pdf.page = number
+        pdf.set_y(-12)
+        pdf.set_font("body", size=7.5)
+        pdf.set_text_color(90)
+        pdf.cell(0, 5, f"{text}   {number}/{total}", align="C")
+    pdf.page = total
 
-    footer_text = ""
 
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font("body", size=7.5)
-        self.set_text_color(90)
-        self.cell(0, 5, f"{self.footer_text}   {self.page_no()}/{{nb}}", align="C")
-
-
-def _setup(fonts: PdfFonts, title: str) -> _SummaryPdf:
-    pdf = _SummaryPdf(format="A4")
+def _setup(fonts: PdfFonts, title: str) -> FPDF:
+    pdf = FPDF(format="A4")
     pdf.set_margins(16, 16, 16)
     pdf.set_auto_page_break(True, margin=18)
     pdf.add_font("body", "", str(fonts.regular))
@@ -99,7 +102,6 @@ def _setup(fonts: PdfFonts, title: str) -> _SummaryPdf:
         pdf.set_fallback_fonts(names, exact_match=False)
     pdf.set_title(title)
     pdf.set_creator("consulink")
-    pdf.alias_nb_pages()
     return pdf
 
 
@@ -129,7 +131,15 @@ def _para(pdf: FPDF, text: str, *, size: float = 9.5, indent: float = 0) -> None
     pdf.multi_cell(0, size * 0.5 + 0.4, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
 
 
-def render_pdf(record: Mapping[str, Any], labels: Labels, fonts: PdfFonts) -> bytes:
+def pages_sha256(contents: Sequence[bytes]) -> str:
+    """SHA-256 over a PDF's page content streams (decoded), each prefixed by its length:
+    what the export signature of a PDF covers."""
+    return sha256_hex(b"".join(len(c).to_bytes(8, "big") + c for c in contents))
+
+
+def render_pdf(
+    record: Mapping[str, Any], labels: Labels, fonts: PdfFonts, key: Ed25519PrivateKey
+) -> bytes:
     """The PDF export: summary sections, the transcript, and the seal on the last page."""
     s = record["summary"]
     seal = record["seal"]
@@ -138,7 +148,6 @@ def render_pdf(record: Mapping[str, Any], labels: Labels, fonts: PdfFonts) -> by
     interview = s.get("interview") or {}
     reference = str(case.get("reference") or "")
     pdf = _setup(fonts, f"{t('Interview summary')} {reference}")
-    pdf.footer_text = f"consulink · {reference} · v{s.get('version')}"
     pdf.add_page()
 
     pdf.set_font("body", "B", 16)
@@ -264,10 +273,18 @@ def render_pdf(record: Mapping[str, Any], labels: Labels, fonts: PdfFonts) -> by
     )
     _para(pdf, t("To check this record: consulink records verify FILE --recordings DIR"), size=8)
 
+    _footers(pdf, f"consulink · {reference} · v{s.get('version')}")
+    # The pages are final here (nothing is substituted at output), so their digest is
+    # what a reader of the file gets back.
+    contents = [page.contents for page in pdf.pages.values()]
+    if not all(isinstance(c, bytearray) for c in contents):  # fpdf2 changed how it works
+        raise RuntimeError("fpdf2 finalised the pages before their digest was taken")
+    digest = pages_sha256([bytes(c) for c in contents if isinstance(c, bytearray)])
+    sealed = {**record, "export": sign_export(seal, "pdf", digest, key)}
     # Uncompressed so the attachment is the record's bytes as they are: a changed byte
     # in the file is a changed byte in the summary, which verification names.
     pdf.embed_file(
-        bytes=json.dumps(record, sort_keys=True, ensure_ascii=True).encode(),
+        bytes=json.dumps(sealed, sort_keys=True, ensure_ascii=True).encode(),
         basename=RECORD_NAME,
         mime_type="application/json",
         desc="consulink sealed record: summary and seal",

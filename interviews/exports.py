@@ -10,6 +10,11 @@ check any of them the same way:
 - WebVTT: a ``NOTE consulink-record {...}`` block before the cues;
 - PDF: an embedded file ``consulink-record.json``, with the digest printed on the last page.
 
+The seal covers the summary, not the way an export shows it, so HTML, WebVTT and PDF
+exports also carry ``record["export"]``: the SHA-256 of the export's own content (the file
+without its record's JSON; for a PDF, its pages' content streams) signed with the same key
+and bound to the seal's signature. An edit to the visible text is caught too.
+
 Embedded copies are JSON in ASCII with ``<``, ``>`` and ``&`` written as \\u escapes, so
 they can never close the HTML script element or put "-->" in a WebVTT NOTE.
 
@@ -36,12 +41,19 @@ from interviews.seal import (
     make_seal,
     recording_paths,
     seal_digest,
+    sha256_hex,
+    sign_export,
 )
 from interviews.webvtt import Cue, render
 
 RECORD_FORMAT = "consulink-record/1"
 RECORD_NAME = "consulink-record.json"  # the PDF attachment and the HTML script id
 VTT_NOTE = "consulink-record"
+HTML_OPEN = '<script type="application/json" id="consulink-record">'
+HTML_CLOSE = "</script>"
+VTT_OPEN = f"\nNOTE {VTT_NOTE} "
+# Stands where the record's JSON goes while the content digest is taken.
+_PLACEHOLDER = "CONSULINK_RECORD"
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,40 @@ def embedded_json(record: Mapping[str, Any]) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def record_span(fmt: str, text: str) -> tuple[int, int] | None:
+    """Where the record's JSON lies in an HTML or WebVTT export's text (start, end)."""
+    if fmt == "html":
+        start = text.find(HTML_OPEN)
+        if start < 0:
+            return None
+        start += len(HTML_OPEN)
+        end = text.find(HTML_CLOSE, start)
+    else:
+        start = text.find(VTT_OPEN)
+        if start < 0:
+            return None
+        start += len(VTT_OPEN)
+        end = text.find("\n", start)
+    return (start, end) if end >= 0 else None
+
+
+def content_sha256(fmt: str, text: str) -> str | None:
+    """SHA-256 of an HTML or WebVTT export without its record's JSON (what the export
+    signature covers), or None when the text has no record."""
+    span = record_span(fmt, text)
+    if span is None:
+        return None
+    return sha256_hex((text[: span[0]] + text[span[1] :]).encode())
+
+
+def _finish(fmt: str, text: str, record: Mapping[str, Any], key: Ed25519PrivateKey) -> bytes:
+    """Sign the export's content, then put the record (with that signature) in its place."""
+    digest = content_sha256(fmt, text.replace(_PLACEHOLDER, "", 1))
+    assert digest is not None, "the template lost the record block"
+    sealed = {**record, "export": sign_export(record["seal"], fmt, digest, key)}
+    return text.replace(_PLACEHOLDER, embedded_json(sealed), 1).encode()
+
+
 def export_name(record: Mapping[str, Any], fmt: ExportFormat) -> str:
     """A download file name: consulink-summary-<interview id>-v<version><suffix>."""
     summary = record["summary"]
@@ -103,7 +149,7 @@ def transcript_translations(line: Mapping[str, Any], labels: Labels) -> list[tup
     return found
 
 
-def render_vtt(record: Mapping[str, Any], labels: Labels) -> bytes:
+def render_vtt(record: Mapping[str, Any], labels: Labels, key: Ed25519PrivateKey) -> bytes:
     """The WebVTT export: each transcript line with its speaker, original and translation."""
     summary = record["summary"]
     cues = []
@@ -121,10 +167,10 @@ def render_vtt(record: Mapping[str, Any], labels: Labels) -> bytes:
     case = (summary.get("case") or {}).get("reference") or ""
     notes = [
         labels("Machine transcription and translation: check against the recording."),
-        f"{VTT_NOTE} {embedded_json(record)}",
+        f"{VTT_NOTE} {_PLACEHOLDER}",
     ]
     title = f"{labels('Transcript')} {case}".strip()
-    return render(cues, title=title, notes=notes).encode()
+    return _finish("vtt", render(cues, title=title, notes=notes), record, key)
 
 
 def _environment() -> Environment:
@@ -146,7 +192,7 @@ def _environment() -> Environment:
     return env
 
 
-def render_html(record: Mapping[str, Any], labels: Labels) -> bytes:
+def render_html(record: Mapping[str, Any], labels: Labels, key: Ed25519PrivateKey) -> bytes:
     """The print-ready HTML export: one self-contained page (its own print styles)."""
     template = _environment().get_template("summary.html")
     seal = record["seal"]
@@ -158,7 +204,7 @@ def render_html(record: Mapping[str, Any], labels: Labels) -> bytes:
         sealed=sealed,
         t=labels,
         lang=labels.languages[0] if labels.languages else "eng",
-        record_json=embedded_json(record),
-        record_id=RECORD_NAME.removesuffix(".json"),
+        record_open=HTML_OPEN,
+        record_json=_PLACEHOLDER,
     )
-    return html.encode()
+    return _finish("html", html, record, key)

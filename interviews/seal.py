@@ -192,6 +192,24 @@ def make_seal(
     return seal
 
 
+def sign_export(
+    seal: Mapping[str, Any], fmt: str, content_sha256: str, key: Ed25519PrivateKey
+) -> dict[str, Any]:
+    """A signature over an export's own content (all but its embedded record), bound to
+    the seal: it catches an edit to the printed or displayed text, which the seal over
+    the summary alone would not."""
+    public = key.public_key()
+    export: dict[str, Any] = {
+        "format": fmt,
+        "content_sha256": content_sha256,
+        "seal_signature": seal["signature"],
+        "key_id": key_id(public),
+        "public_key": public_key_b64(public),
+    }
+    export["signature"] = _b64(key.sign(signed_part(export)))
+    return export
+
+
 @dataclass(frozen=True)
 class SignatureCheck:
     """Whether a seal's signature holds, and whether its key is one we trust."""
@@ -202,7 +220,8 @@ class SignatureCheck:
 
 
 def check_signature(seal: Mapping[str, Any], trusted: Sequence[Ed25519PublicKey]) -> SignatureCheck:
-    """Check the signature with the trusted key of the seal's key id, else its own key.
+    """Check a seal's (or export's) signature with the trusted key of its key id, else with
+    the key it carries.
 
     With its own key a valid signature still only shows the seal is intact, not who made
     it: `known_key` is false then, and verification fails naming the unknown key.

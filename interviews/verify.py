@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-import re
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
-from interviews.exports import RECORD_FORMAT, RECORD_NAME, VTT_NOTE
+from interviews.export_pdf import pages_sha256
+from interviews.exports import RECORD_FORMAT, RECORD_NAME, VTT_NOTE, content_sha256, record_span
 from interviews.seal import (
     SEAL_FORMAT,
     canonical_bytes,
@@ -29,11 +30,6 @@ from interviews.seal import (
     recording_file,
     sha256_hex,
 )
-
-_HTML_RECORD = re.compile(
-    r'<script type="application/json" id="consulink-record">(.*?)</script>', re.DOTALL
-)
-_VTT_RECORD = re.compile(rf"^NOTE {VTT_NOTE} (.*)$", re.MULTILINE)
 
 
 class RecordUnreadable(ValueError):
@@ -55,32 +51,45 @@ def _parse(text: str | bytes, where: str) -> dict[str, Any]:
     return record
 
 
-def read_record(data: bytes) -> tuple[str, dict[str, Any]]:
-    """The export's format name and its sealed record, from PDF, HTML, WebVTT or JSON bytes."""
+@dataclass(frozen=True)
+class Export:
+    """What an export file holds: its format, sealed record and own content's digest."""
+
+    format: str
+    record: dict[str, Any]
+    content_sha256: str | None  # None for JSON, whose content is the record itself
+
+
+def read_record(data: bytes) -> Export:
+    """The sealed record of a PDF, HTML, WebVTT or JSON export, and its content digest."""
     if data.startswith(b"%PDF-"):
         try:
-            attachments = PdfReader(io.BytesIO(data)).attachments
-            found = attachments.get(RECORD_NAME)
-        except (PyPdfError, ValueError, KeyError, TypeError) as error:
+            reader = PdfReader(io.BytesIO(data))
+            found = reader.attachments.get(RECORD_NAME)
+            contents = []
+            for page in reader.pages:
+                stream = page.get_contents()
+                contents.append(stream.get_data() if stream is not None else b"")
+        except (PyPdfError, ValueError, KeyError, TypeError, zlib.error) as error:
             raise RecordUnreadable(f"the PDF cannot be read ({error})") from None
         if not found:
             raise RecordUnreadable(f"the PDF has no {RECORD_NAME} attachment")
-        return "pdf", _parse(found[0], "PDF's attached record")
+        record = _parse(found[0], "PDF's attached record")
+        return Export("pdf", record, pages_sha256(contents))
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise RecordUnreadable("the file is neither a PDF nor UTF-8 text") from None
-    if text.startswith("WEBVTT"):
-        match = _VTT_RECORD.search(text)
-        if match is None:
-            raise RecordUnreadable(f"the WebVTT file has no NOTE {VTT_NOTE} block")
-        return "vtt", _parse(match.group(1), "WebVTT record note")
     if text.lstrip().startswith("{"):
-        return "json", _parse(text, "JSON file")
-    match = _HTML_RECORD.search(text)
-    if match is not None:
-        return "html", _parse(match.group(1), "HTML record block")
-    raise RecordUnreadable("no sealed record found: not a consulink PDF, HTML, WebVTT or JSON")
+        return Export("json", _parse(text, "JSON file"), None)
+    fmt = "vtt" if text.startswith("WEBVTT") else "html"
+    span = record_span(fmt, text)
+    if span is None:
+        if fmt == "vtt":
+            raise RecordUnreadable(f"the WebVTT file has no NOTE {VTT_NOTE} block")
+        raise RecordUnreadable("no sealed record found: not a consulink PDF, HTML, WebVTT or JSON")
+    record = _parse(text[span[0] : span[1]], f"{fmt.upper()} file's record")
+    return Export(fmt, record, content_sha256(fmt, text))
 
 
 @dataclass
@@ -95,6 +104,27 @@ class Report:
     def ok(self) -> bool:
         """True when nothing differs."""
         return not self.problems
+
+
+def _check_export(export: Export, trusted: Sequence[Ed25519PublicKey], report: Report) -> None:
+    """The signature over an HTML, WebVTT or PDF export's own content."""
+    signed = export.record.get("export")
+    what = "pages" if export.format == "pdf" else "text"
+    if not isinstance(signed, dict) or signed.get("format") != export.format:
+        report.problems.append(f"export: no signature over this {export.format} file's {what}")
+        return
+    if signed.get("content_sha256") != export.content_sha256:
+        report.problems.append(
+            "export changed: the PDF's pages are not what was sealed"
+            if what == "pages"
+            else f"export changed: the {export.format.upper()} file's text is not what was sealed"
+        )
+    check = check_signature(signed, trusted)
+    bound = signed.get("seal_signature") == export.record["seal"].get("signature")
+    if not check.valid or not bound:
+        report.problems.append("export signature: bad signature (the file was altered)")
+    elif not check.known_key:
+        report.problems.append(f"export signature: unknown key {check.key_id}")
 
 
 def verify_record(
@@ -153,9 +183,11 @@ def verify_export(
 ) -> Report:
     """Read any export's record and check it; an unreadable record is one problem."""
     try:
-        fmt, record = read_record(data)
+        export = read_record(data)
     except RecordUnreadable as error:
         return Report(problems=[f"record unreadable: {error}"])
-    report = verify_record(record, trusted, recordings)
-    report.format = fmt
+    report = verify_record(export.record, trusted, recordings)
+    if export.content_sha256 is not None:
+        _check_export(export, trusted, report)
+    report.format = export.format
     return report
