@@ -46,6 +46,9 @@ class Action(StrEnum):
     QUESTIONNAIRE_EDIT = "questionnaire.edit"
     QUESTIONNAIRE_ANSWER = "questionnaire.answer"
     QUESTIONNAIRE_RESULT = "questionnaire.result"
+    OUTCOME_RECORD = "outcome.record"
+    SUMMARY_READ = "summary.read"
+    SUMMARY_ACKNOWLEDGE = "summary.acknowledge"
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,14 @@ _ROLES: dict[Action, frozenset[Role]] = {
     Action.QUESTIONNAIRE_EDIT: frozenset({Role.ADMIN, Role.CONSUL}),
     Action.QUESTIONNAIRE_ANSWER: frozenset({Role.CONSUL}),
     Action.QUESTIONNAIRE_RESULT: frozenset({Role.ADMIN, Role.STAFF, Role.CONSUL}),
+    # Outcomes and summaries: the consul of the interview's consulate records the outcome;
+    # that consulate's consuls and the facility's staff read the summary. Interpreters do
+    # not: it holds the case, the questionnaire result and the outcome, which interpreting
+    # does not need (as with cases, which interpreters do not see either). Acknowledging
+    # also needs the person to have taken part (interviews.summary_acknowledgements).
+    Action.OUTCOME_RECORD: frozenset({Role.CONSUL}),
+    Action.SUMMARY_READ: frozenset({Role.ADMIN, Role.STAFF, Role.CONSUL}),
+    Action.SUMMARY_ACKNOWLEDGE: frozenset({Role.STAFF, Role.CONSUL}),
 }
 
 

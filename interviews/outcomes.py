@@ -57,9 +57,10 @@ TARGET: dict[Identity, CaseStatus] = {
     Identity.NOT_CONFIRMED: CaseStatus.IDENTITY_NOT_CONFIRMED,
     Identity.MORE_INFORMATION_NEEDED: CaseStatus.MORE_INFORMATION_NEEDED,
 }
-# The walk stays within identification: it never passes through a travel-document or
-# closed status, and never closes a case.
-_STAGE = frozenset(
+# Where the walk may start, and the only statuses it may pass *through*: it goes the
+# ordinary way (open → interview requested → interview held → finding), never through
+# another finding, a travel-document or a closed status, and never closes a case.
+_START = frozenset(
     {
         CaseStatus.OPEN,
         CaseStatus.INTERVIEW_REQUESTED,
@@ -69,6 +70,7 @@ _STAGE = frozenset(
         CaseStatus.IDENTITY_NOT_CONFIRMED,
     }
 )
+_THROUGH = frozenset({CaseStatus.OPEN, CaseStatus.INTERVIEW_REQUESTED, CaseStatus.INTERVIEW_HELD})
 
 
 class InterviewOutcome(Base):
@@ -131,20 +133,26 @@ class OutcomeIn(BaseModel):
 
 
 def status_path(current: CaseStatus, wanted: CaseStatus) -> list[CaseStatus] | None:
-    """The shortest walk from `current` to `wanted` inside identification ([] if there)."""
+    """The shortest ordinary walk from `current` to `wanted` ([] if already there), or None."""
     if current == wanted:
         return []
-    if current not in _STAGE:
+    if current not in _START:
         return None
-    seen = {current}
+    if current in (CaseStatus.OPEN, CaseStatus.INTERVIEW_REQUESTED):
+        # An outcome means the interview took place: the history says so before the finding.
+        held = [CaseStatus.INTERVIEW_HELD]
+        if current is CaseStatus.OPEN:
+            held.insert(0, CaseStatus.INTERVIEW_REQUESTED)
+        return [*held, wanted]
+    seen: set[CaseStatus] = {current}
     queue: deque[tuple[CaseStatus, list[CaseStatus]]] = deque([(current, [])])
     while queue:
         status, path = queue.popleft()
         for step in TRANSITIONS[status]:
-            if step in seen or step not in _STAGE:
-                continue
             if step == wanted:
                 return [*path, step]
+            if step in seen or step not in _THROUGH:
+                continue
             seen.add(step)
             queue.append((step, [*path, step]))
     return None

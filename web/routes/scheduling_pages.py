@@ -284,6 +284,16 @@ async def book(request: web.Request) -> web.StreamResponse:
 # -- one interview ----------------------------------------------------------------------------
 
 
+def _may(actor: Actor, action: Action, interview: Interview) -> bool:
+    try:
+        authorize(
+            actor, action, consulate_id=interview.consulate_id, facility_id=interview.facility_id
+        )
+    except Forbidden:
+        return False
+    return True
+
+
 async def _interview_page(
     request: web.Request, interview_id: int, *, error: str = "", status: int = 200
 ) -> web.Response:
@@ -332,6 +342,9 @@ async def _interview_page(
             "status_label": STATUS_LABELS.get(interview.status, interview.status),
             "can_respond": can_respond,
             "can_change": can_change,
+            # Links to the outcome form and the summary (interviews.summary_access rules).
+            "can_outcome": _may(actor, Action.OUTCOME_RECORD, interview),
+            "can_summary": _may(actor, Action.SUMMARY_READ, interview),
             "error": error,
         },
         status=status,
