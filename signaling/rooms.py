@@ -384,7 +384,6 @@ class RoomRegistry:
         self._host_only(host)
         room.state = "ended"
         await self.record(room, EventKind.END, host)
-        await self._tell("closed", room.interview_id, "ended")
         members = list(room.members.values())
         for member in members:
             member.send({"type": "ended"})
@@ -395,6 +394,9 @@ class RoomRegistry:
             await self.captions.room_closed(room)
         if self.media is not None:
             await self.media.room_closed(room)
+        # After the recordings are closed, so the summary names their ends; before the
+        # sockets close, so whoever sees the session end can find the assembly queued.
+        await self._tell("closed", room.interview_id, "ended")
         await asyncio.gather(
             *(member.connection.close_with(CLOSE_ENDED, "ended by the host") for member in members)
         )
