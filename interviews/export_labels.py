@@ -122,14 +122,15 @@ class Labels:
 
 
 def label_languages(document: Mapping[str, Any]) -> list[str]:
-    """The ISO 639-3 languages to label an export in: the consulate's, then the facility's."""
+    """The ISO 639-3 languages to label an export in: the consulate's, then the facility's;
+    a side whose language is not known reads English."""
     interview = document.get("interview") or {}
     found: list[str] = []
     for side in ("consulate", "facility"):
-        language = (interview.get(side) or {}).get("language")
-        if language and language not in found:
-            found.append(str(language))
-    return found or ["eng"]
+        language = str((interview.get(side) or {}).get("language") or "eng")
+        if language not in found:
+            found.append(language)
+    return found
 
 
 def make_labels(languages: Sequence[str], catalog: Callable[[str], Translate | None]) -> Labels:

@@ -138,6 +138,19 @@ def test_pdf_export_has_the_people_outcome_transcript_and_seal_and_verifies(
     assert verify_export(data, [key.public_key()], tmp_path).ok
 
 
+def test_labels_read_english_for_a_side_whose_language_is_unknown() -> None:
+    document = sample_document()
+    document["interview"]["consulate"]["language"] = None
+    labels = labels_for(document)
+    assert labels.languages == ("eng", "spa")
+    assert labels("Outcome") == "Outcome / Resultado"
+    assert labels.value("more_information_needed") == (
+        "more information needed / se necesita más información"
+    )
+    document["interview"]["facility"]["language"] = "eng"
+    assert labels_for(document)("Outcome") == "Outcome"  # one language: shown once
+
+
 def test_a_missing_font_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FontMissing, match="not a file"):
         find_fonts(tmp_path / "nothing.ttf")
