@@ -53,6 +53,17 @@ async def load_interview(
     return interview
 
 
+def allowed(actor: Actor, action: Action, interview: Interview) -> bool:
+    """Whether `actor` may do `action` on this interview's summary (for showing links)."""
+    try:
+        authorize(
+            actor, action, consulate_id=interview.consulate_id, facility_id=interview.facility_id
+        )
+    except Forbidden:
+        return False
+    return True
+
+
 async def took_part(session: AsyncSession, interview: Interview, actor: Actor) -> bool:
     """True when `actor` was invited to the interview or was in its session."""
     invited = any(

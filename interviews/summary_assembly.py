@@ -9,11 +9,13 @@ milliseconds. The shape is the contract with the exports (docs/summaries.md).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from interviews.accounts import User
@@ -25,15 +27,11 @@ from interviews.outcomes import current_outcome, iso
 from interviews.questionnaire_answers import filled
 from interviews.summaries import FORMAT, SummaryVersion, store_summary
 from scheduling.appointments import Interview, Participant
-from signaling.records import (
-    EventKind,
-    SessionEvent,
-    chat_messages,
-    recordings,
-    session_events,
-)
-from signaling.transcripts import transcript
+from signaling.records import ChatMessage, EventKind, SessionEvent, recordings
+from signaling.transcripts import TranscriptLine
 
+# One session event as the assembly reads it: at, kind, participant, user, name, details.
+EventRow = Row[datetime, str, int | None, int | None, str, str]
 Person = tuple[int | None, int | None]  # (participant id, user id), as the session keys people
 # The summary's names for the people of an interview (ParticipantRole "staff" is the facility).
 ROLES = {"consul": "consul", "staff": "facility", "interpreter": "interpreter"}
@@ -131,7 +129,7 @@ class _Parties:
             return self.facility.name if self.facility else ""
         return ""
 
-    def attendance(self, event: SessionEvent) -> _Attendance:
+    def attendance(self, event: EventRow) -> _Attendance:
         person = self.invited.get(event.participant_id or -1)
         if person is not None:
             return _Attendance(
@@ -154,7 +152,7 @@ class _Parties:
 
 
 def _walk(
-    events: list[SessionEvent], parties: _Parties
+    events: Sequence[EventRow], parties: _Parties
 ) -> tuple[dict[Person, _Attendance], datetime | None, datetime | None]:
     """Attendance per person, and when the session opened and closed (None if it did not)."""
     people: dict[Person, _Attendance] = {}
@@ -186,7 +184,7 @@ def _walk(
         elif kind == EventKind.RESTART.value:
             attendance.ice_restarts += 1
         elif kind == EventKind.QUALITY.value:
-            detail = event.detail
+            detail = json.loads(event.details)
             attendance.report(event.at, str(detail.get("peer", "")), detail.get("level"))
     if closed_at is None and opened_at is not None and people:
         # Nobody ended it: it closed when the last person left, if everybody has.
@@ -204,7 +202,22 @@ async def build_summary(session: AsyncSession, interview_id: int, now: datetime)
     case = await session.get(Case, interview.case_id)
     consulate = await session.get(Consulate, interview.consulate_id)
     facility = await session.get(Facility, interview.facility_id)
-    events = await session_events(session, interview_id)
+    # Plain rows, not ORM objects: a long session has thousands of quality reports and
+    # hundreds of transcript lines, and building objects for them was most of the cost.
+    events = (
+        await session.execute(
+            select(
+                SessionEvent.at,
+                SessionEvent.kind,
+                SessionEvent.participant_id,
+                SessionEvent.user_id,
+                SessionEvent.name,
+                SessionEvent.details,
+            )
+            .where(SessionEvent.interview_id == interview_id)
+            .order_by(SessionEvent.at, SessionEvent.id)
+        )
+    ).all()
     guest_ids = {e.user_id for e in events if e.participant_id is None and e.user_id is not None}
     guests = (
         {u.id: u for u in await session.scalars(select(User).where(User.id.in_(guest_ids)))}
@@ -242,7 +255,11 @@ async def build_summary(session: AsyncSession, interview_id: int, now: datetime)
         "participants": [a.as_document(closed_at or now) for a in people.values()],
         "chat": [
             {"at": iso(m.at), "name": m.name, "text": m.text}
-            for m in await chat_messages(session, interview_id)
+            for m in await session.execute(
+                select(ChatMessage.at, ChatMessage.name, ChatMessage.text)
+                .where(ChatMessage.interview_id == interview_id)
+                .order_by(ChatMessage.at, ChatMessage.id)
+            )
         ],
         "transcript": [
             {
@@ -255,12 +272,25 @@ async def build_summary(session: AsyncSession, interview_id: int, now: datetime)
                 "text": line.text,
                 "translations": {
                     lang: t["text"]
-                    for lang, t in line.translated.items()
+                    for lang, t in json.loads(line.translations).items()
                     if t.get("status") == "translated"
                 },
                 "machine": True,
             }
-            for line in await transcript(session, interview_id)
+            for line in await session.execute(
+                select(
+                    TranscriptLine.offset_ms,
+                    TranscriptLine.duration_ms,
+                    TranscriptLine.at,
+                    TranscriptLine.name,
+                    TranscriptLine.participant_id,
+                    TranscriptLine.language,
+                    TranscriptLine.text,
+                    TranscriptLine.translations,
+                )
+                .where(TranscriptLine.interview_id == interview_id)
+                .order_by(TranscriptLine.offset_ms, TranscriptLine.id)
+            )
         ],
         "questionnaire": _questionnaire(questionnaire.as_dict(with_answers=False))
         if questionnaire is not None and questionnaire.started

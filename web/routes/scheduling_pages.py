@@ -21,6 +21,7 @@ from interviews.cases import ACTIVE_STATUSES, Case
 from interviews.consulates import Consulate
 from interviews.directory import field_errors
 from interviews.facilities import Facility
+from interviews.summary_access import allowed
 from scheduling import booking, slots, zones
 from scheduling.appointments import ACTIVE_VALUES, Interview
 from scheduling.booking_rules import (
@@ -284,16 +285,6 @@ async def book(request: web.Request) -> web.StreamResponse:
 # -- one interview ----------------------------------------------------------------------------
 
 
-def _may(actor: Actor, action: Action, interview: Interview) -> bool:
-    try:
-        authorize(
-            actor, action, consulate_id=interview.consulate_id, facility_id=interview.facility_id
-        )
-    except Forbidden:
-        return False
-    return True
-
-
 async def _interview_page(
     request: web.Request, interview_id: int, *, error: str = "", status: int = 200
 ) -> web.Response:
@@ -343,8 +334,8 @@ async def _interview_page(
             "can_respond": can_respond,
             "can_change": can_change,
             # Links to the outcome form and the summary (interviews.summary_access rules).
-            "can_outcome": _may(actor, Action.OUTCOME_RECORD, interview),
-            "can_summary": _may(actor, Action.SUMMARY_READ, interview),
+            "can_outcome": allowed(actor, Action.OUTCOME_RECORD, interview),
+            "can_summary": allowed(actor, Action.SUMMARY_READ, interview),
             "error": error,
         },
         status=status,

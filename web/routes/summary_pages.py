@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from interviews.access import Action, Actor, authorize
+from interviews.access import Action
 from interviews.case_status import TransitionRefused
 from interviews.cases import Case
 from interviews.directory import field_errors
@@ -21,11 +21,11 @@ from interviews.summary_access import (
     AlreadyAcknowledged,
     InterviewNotFound,
     acknowledge,
+    allowed,
     load_interview,
     party_of,
     took_part,
 )
-from scheduling.appointments import Interview
 from web.errors import not_found
 from web.keys import CLOCK
 from web.request_tools import remote, signed_in, transaction
@@ -134,19 +134,6 @@ async def outcome_save(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/interviews/{interview_id}/summary?saved=1")
 
 
-def _can_acknowledge(actor: Actor, interview: Interview) -> bool:
-    try:
-        authorize(
-            actor,
-            Action.SUMMARY_ACKNOWLEDGE,
-            consulate_id=interview.consulate_id,
-            facility_id=interview.facility_id,
-        )
-    except PermissionError:
-        return False
-    return True
-
-
 async def _summary_page(
     request: web.Request, *, error: str = "", status: int = 200
 ) -> web.Response:
@@ -165,9 +152,9 @@ async def _summary_page(
                 raise not_found("This interview has no such summary version.")
             history = await summary_versions(session, interview_id)
             outcome = await current_outcome(session, interview_id)
-            acknowledger = _can_acknowledge(actor, interview) and await took_part(
-                session, interview, actor
-            )
+            acknowledger = allowed(
+                actor, Action.SUMMARY_ACKNOWLEDGE, interview
+            ) and await took_part(session, interview, actor)
             if version is not None:
                 await audit_view(session, request, version)
     except InterviewNotFound:
