@@ -44,7 +44,7 @@ from interviews.seal import (
     sha256_hex,
     sign_export,
 )
-from interviews.webvtt import Cue, render
+from interviews.webvtt import cues_from_transcript, render, translations_of
 
 RECORD_FORMAT = "consulink-record/1"
 RECORD_NAME = "consulink-record.json"  # the PDF attachment and the HTML script id
@@ -140,30 +140,13 @@ def render_json(record: Mapping[str, Any]) -> bytes:
 
 def transcript_translations(line: Mapping[str, Any], labels: Labels) -> list[tuple[str, str]]:
     """A transcript line's translations into the readers' languages (language, text)."""
-    translations = line.get("translations") or {}
-    found = []
-    for language in labels.languages:
-        text = translations.get(language)
-        if language != line.get("language") and isinstance(text, str) and text:
-            found.append((language, text))
-    return found
+    return translations_of(line, labels.languages)
 
 
 def render_vtt(record: Mapping[str, Any], labels: Labels, key: Ed25519PrivateKey) -> bytes:
     """The WebVTT export: each transcript line with its speaker, original and translation."""
     summary = record["summary"]
-    cues = []
-    for line in summary.get("transcript") or []:
-        translated = transcript_translations(line, labels)
-        cues.append(
-            Cue(
-                offset_ms=int(line["offset_ms"]),
-                duration_ms=int(line["duration_ms"]),
-                speaker=str(line.get("speaker") or ""),
-                text=str(line.get("text") or ""),
-                translation="\n".join(text for _, text in translated) or None,
-            )
-        )
+    cues = cues_from_transcript(summary.get("transcript") or [], labels.languages)
     case = (summary.get("case") or {}).get("reference") or ""
     notes = [
         labels("Machine transcription and translation: check against the recording."),

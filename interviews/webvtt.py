@@ -112,26 +112,39 @@ def render(
     return "\n\n".join(blocks) + "\n"
 
 
+def translations_of(line: Mapping[str, Any], languages: Sequence[str]) -> list[tuple[str, str]]:
+    """A summary transcript line's translations into `languages`, in that order, as
+    (language, text); none into the language the line was spoken in."""
+    translations = line.get("translations") or {}
+    found = []
+    for language in languages:
+        text = translations.get(language)
+        if language != line.get("language") and isinstance(text, str) and text:
+            found.append((language, text))
+    return found
+
+
 def cues_from_transcript(
-    transcript: Iterable[Mapping[str, Any]], translation_language: str | None = None
+    transcript: Iterable[Mapping[str, Any]],
+    translation_language: str | Sequence[str] | None = None,
 ) -> list[Cue]:
     """Cues from the summary document's transcript lines (offset_ms, duration_ms, speaker,
     text, translations by ISO 639-3 language), with the translation into the given
-    language when there is one and it differs from the speech language."""
-    cues = []
-    for line in transcript:
-        translation = None
-        if translation_language and line.get("language") != translation_language:
-            translations = line.get("translations") or {}
-            value = translations.get(translation_language)
-            translation = value if isinstance(value, str) else None
-        cues.append(
-            Cue(
-                offset_ms=int(line["offset_ms"]),
-                duration_ms=int(line["duration_ms"]),
-                speaker=str(line.get("speaker") or ""),
-                text=str(line.get("text") or ""),
-                translation=translation,
-            )
+    language (or languages, one line each) where there is one and it differs from the
+    speech language."""
+    if translation_language is None:
+        languages: Sequence[str] = ()
+    elif isinstance(translation_language, str):
+        languages = (translation_language,)
+    else:
+        languages = translation_language
+    return [
+        Cue(
+            offset_ms=int(line["offset_ms"]),
+            duration_ms=int(line["duration_ms"]),
+            speaker=str(line.get("speaker") or ""),
+            text=str(line.get("text") or ""),
+            translation="\n".join(text for _, text in translations_of(line, languages)) or None,
         )
-    return cues
+        for line in transcript
+    ]

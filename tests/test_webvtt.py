@@ -72,6 +72,9 @@ def test_cues_from_summary_transcript_take_the_asked_translation() -> None:
     assert cues[0].translation == "Hola"
     assert cues[1].translation is None  # already in Spanish
     assert cues_from_transcript(lines)[0].translation is None
+    # Two reading languages: each line gets the one it was not spoken in.
+    both = cues_from_transcript(lines, ["eng", "spa"])
+    assert [c.translation for c in both] == ["Hola", "Hello"]
 
 
 def test_timestamps() -> None:
