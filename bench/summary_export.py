@@ -31,8 +31,9 @@ from typing import Any, TypeVar
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from interviews.export_pdf import find_fonts, render_pdf  # noqa: E402
+from interviews.export_pdf import render_pdf  # noqa: E402
 from interviews.exports import render_html, render_json, render_vtt, seal_summary  # noqa: E402
+from interviews.pdf_layout import find_fonts  # noqa: E402
 from interviews.seal import load_or_create_signing_key  # noqa: E402
 from interviews.verify import verify_export  # noqa: E402
 from tests.export_support import labels_for, sample_document, write_recordings  # noqa: E402

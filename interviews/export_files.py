@@ -14,7 +14,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from interviews.export_labels import Labels
-from interviews.export_pdf import find_fonts, render_pdf
+from interviews.export_pdf import render_pdf
 from interviews.exports import (
     FORMATS,
     ExportFormat,
@@ -24,6 +24,7 @@ from interviews.exports import (
     render_vtt,
     seal_summary,
 )
+from interviews.pdf_layout import find_fonts
 from interviews.seal import seal_digest
 
 

@@ -18,8 +18,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pypdf import PdfReader
 
 from interviews.export_labels import LABELS, VALUES
-from interviews.export_pdf import FontMissing, find_fonts, render_pdf
+from interviews.export_pdf import render_pdf
 from interviews.exports import render_html, render_json, render_vtt, seal_summary
+from interviews.pdf_layout import FontMissing, find_fonts
 from interviews.seal import load_or_create_signing_key, seal_digest
 from interviews.verify import read_record, verify_export
 from tests.export_support import labels_for, sample_document, write_recordings

@@ -13,8 +13,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pypdf import PdfReader, PdfWriter
 
-from interviews.export_pdf import find_fonts, render_pdf
+from interviews.export_pdf import render_pdf
 from interviews.exports import render_html, render_json, render_vtt, seal_summary
+from interviews.pdf_layout import find_fonts
 from interviews.seal import load_or_create_signing_key, public_key_b64, public_key_pem
 from interviews.verify import verify_export
 from tests.export_support import labels_for, sample_document, write_recordings

@@ -21,7 +21,7 @@ from interviews.access import Action
 from interviews.audit import record
 from interviews.export_files import build_export
 from interviews.export_labels import label_languages, make_labels
-from interviews.export_pdf import FontMissing
+from interviews.pdf_layout import FontMissing
 from interviews.seal import key_id, public_key_b64, public_key_pem
 from interviews.summaries import current_summary, summary_version
 from interviews.summary_access import load_interview
