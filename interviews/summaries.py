@@ -16,11 +16,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from interviews.db import Base, UTCDateTime
+from scheduling.appointments import Interview
 
 FORMAT = "consulink-summary/1"
 # Fields that change on every assembly without the content changing.
@@ -159,3 +160,34 @@ async def store_summary(
     session.add(row)
     await session.flush()
     return row
+
+
+async def summarised_interviews(session: AsyncSession, case_id: int) -> list[tuple[int, int]]:
+    """(interview id, number of versions) of a case's interviews that have a summary.
+
+    For retention: summaries are kept as long as the case's documents (see docs/summaries.md).
+    """
+    rows = await session.execute(
+        select(SummaryVersion.interview_id, func.count())
+        .join(Interview, Interview.id == SummaryVersion.interview_id)
+        .where(Interview.case_id == case_id)
+        .group_by(SummaryVersion.interview_id)
+        .order_by(SummaryVersion.interview_id)
+    )
+    return [(int(interview_id), int(count)) for interview_id, count in rows.all()]
+
+
+async def delete_summaries(session: AsyncSession, interview_id: int) -> int:
+    """Delete every version of an interview's summary with its acknowledgements (retention);
+    how many versions went. The caller audits it in the same transaction."""
+    await session.execute(
+        delete(SummaryAcknowledgement).where(
+            SummaryAcknowledgement.summary_id.in_(
+                select(SummaryVersion.id).where(SummaryVersion.interview_id == interview_id)
+            )
+        )
+    )
+    result = await session.execute(
+        delete(SummaryVersion).where(SummaryVersion.interview_id == interview_id)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

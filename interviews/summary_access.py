@@ -19,11 +19,8 @@ from interviews.accounts import Role
 from interviews.audit import record
 from interviews.summaries import Party, SummaryAcknowledgement, SummaryVersion
 from scheduling.appointments import Interview, ParticipantRole
+from scheduling.booking_rules import InterviewNotFound
 from signaling.records import EventKind, SessionEvent
-
-
-class InterviewNotFound(LookupError):
-    """No interview with that id."""
 
 
 class AlreadyAcknowledged(Exception):
@@ -43,13 +40,11 @@ async def load_interview(
     interview = await session.get(Interview, interview_id)
     if interview is None:
         raise InterviewNotFound(interview_id)
+    # Scoped to the interview's consulate (consuls) and facility (staff); an account of
+    # neither organisation fails both comparisons.
     authorize(
         checked, action, consulate_id=interview.consulate_id, facility_id=interview.facility_id
     )
-    if checked.role is Role.CONSUL and checked.consulate_id is None:
-        raise Forbidden(action, "this account belongs to no consulate")
-    if checked.role is Role.STAFF and checked.facility_id is None:
-        raise Forbidden(action, "this account belongs to no facility")
     return interview
 
 

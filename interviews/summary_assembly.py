@@ -27,6 +27,7 @@ from interviews.outcomes import current_outcome, iso
 from interviews.questionnaire_answers import filled
 from interviews.summaries import FORMAT, SummaryVersion, store_summary
 from scheduling.appointments import Interview, Participant
+from scheduling.booking_rules import InterviewNotFound
 from signaling.records import ChatMessage, EventKind, SessionEvent, recordings
 from signaling.transcripts import TranscriptLine
 
@@ -36,10 +37,6 @@ Person = tuple[int | None, int | None]  # (participant id, user id), as the sess
 # The summary's names for the people of an interview (ParticipantRole "staff" is the facility).
 ROLES = {"consul": "consul", "staff": "facility", "interpreter": "interpreter"}
 POOR = frozenset({"poor", "failed"})
-
-
-class InterviewMissing(LookupError):
-    """No interview with that id."""
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -198,7 +195,7 @@ async def build_summary(session: AsyncSession, interview_id: int, now: datetime)
     """The summary document of an interview as its records stand now (version 0: unstored)."""
     interview = await session.get(Interview, interview_id)
     if interview is None:
-        raise InterviewMissing(interview_id)
+        raise InterviewNotFound(interview_id)
     case = await session.get(Case, interview.case_id)
     consulate = await session.get(Consulate, interview.consulate_id)
     facility = await session.get(Facility, interview.facility_id)

@@ -23,14 +23,25 @@ from interviews.accounts import Role
 from interviews.audit import AuditEvent
 from interviews.case_status import status_history
 from interviews.cases import Case
-from interviews.summaries import SummaryVersion, canonical_json, current_summary
+from interviews.summaries import (
+    SummaryAcknowledgement,
+    SummaryVersion,
+    canonical_json,
+    current_summary,
+    delete_summaries,
+    summarised_interviews,
+)
+from interviews.summary_assembly import assemble_summary
 from scheduling.appointments import Interview
+from signaling.captions.events import Caption, Translation
 from signaling.records import recordings
+from signaling.transcripts import transcript_line
 from tests.conftest import Clock
 from tests.test_cases_support import bearer
 from tests.test_session_support import (  # noqa: F401 - fixtures
     Interviews,
     MediaParticipant,
+    connect,
     joined,
     media_participants,
     session_settings,
@@ -238,6 +249,62 @@ async def test_a_later_outcome_makes_a_new_version_and_acknowledgements_stay_wit
         ]
 
 
+async def test_the_transcript_is_kept_as_machine_output_with_the_translations_made(
+    client: TestClient[Any, Any],
+    interviews: Interviews,
+    db: async_sessionmaker[AsyncSession],
+    clock: Clock,
+) -> None:
+    """Transcript rows are written as the caption pipeline writes them (`transcript_line`
+    from a final `Caption`); the pipeline itself is tested in test_captions_call.py."""
+    a = interviews.a
+    await _everyone_leaves(client, interviews)
+    said = Caption(
+        session_id="s",
+        speaker="p1",
+        language="eng",
+        offset_s=12.5,
+        duration_s=2.0,
+        text="Which village are you from?",
+        confidence=0.8,
+        translations={
+            "spa": Translation("spa", "¿De qué pueblo es usted?", "translated", "apertium"),
+            "pan": Translation("pan", "Which village are you from?", "missing"),
+            "eng": Translation("eng", "Which village are you from?", "same"),
+        },
+    )
+    async with db() as session, session.begin():
+        session.add(
+            transcript_line(
+                a.interview_id,
+                said,
+                clock.now,
+                participant_id=a.participants["consul"],
+                user_id=None,
+                peer_id="p1",
+                name="Consul",
+            )
+        )
+        await assemble_summary(session, a.interview_id, reason="refresh", now=clock.now)
+    consul_api = await bearer(db, "consul.in@example.org")
+    summary = await (
+        await client.get(f"/api/interviews/{a.interview_id}/summary", headers=consul_api)
+    ).json()
+    assert summary["version"] == 2
+    [line] = summary["document"]["transcript"]
+    assert line == {
+        "offset_ms": 12500,
+        "duration_ms": 2000,
+        "at": clock.now.isoformat().replace("+00:00", "Z"),
+        "speaker": "Consul",
+        "role": "consul",
+        "language": "eng",
+        "text": "Which village are you from?",
+        "translations": {"spa": "¿De qué pueblo es usted?"},  # not the missing one
+        "machine": True,
+    }
+
+
 async def test_bad_input_is_refused_and_changes_nothing(
     client: TestClient[Any, Any],
     interviews: Interviews,
@@ -329,6 +396,11 @@ async def test_a_session_nobody_ends_is_summarised_after_the_grace_period_once_a
     consul = await joined(client, a, "consul")
     await host.send({"type": "open"})
     await consul.expect("admitted")
+    # The consul reloads the page: the new connection replaces the old (one reconnect).
+    again = await connect(client, a.interview_id, a.tokens["consul"], "Consul", rejoin=True)
+    assert (await again.expect("welcome"))["admitted"] is True
+    assert await consul.closed() == 4409
+    consul = again
     await consul.send({"type": "chat", "text": "Hello"})
     await host.expect("chat")
     # Nobody ends it or leaves; before the end plus grace, nothing is assembled.
@@ -350,7 +422,10 @@ async def test_a_session_nobody_ends_is_summarised_after_the_grace_period_once_a
         assert stored is not None and stored.reason == "grace"
         document = stored.document
     assert [m["text"] for m in document["chat"]] == ["Hello"]
-    assert {p["role"] for p in document["participants"]} == {"facility", "consul"}
+    people = {p["role"]: p for p in document["participants"]}
+    assert set(people) == {"facility", "consul"}
+    assert people["consul"]["reconnects"] == 1 and len(people["consul"]["periods"]) == 2
+    assert people["facility"]["reconnects"] == 0
     await first.close()
 
     second = await start_app()
@@ -363,3 +438,26 @@ async def test_a_session_nobody_ends_is_summarised_after_the_grace_period_once_a
 def test_the_grace_period_is_the_settings_value(settings: Settings) -> None:
     assert settings.summary_grace_minutes == 30
     assert timedelta(minutes=settings.summary_grace_minutes) == timedelta(minutes=30)
+
+
+async def test_retention_can_find_and_delete_a_cases_summaries(
+    client: TestClient[Any, Any],
+    interviews: Interviews,
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    """What the retention job calls once a case's summaries have outlived their period."""
+    a = interviews.a
+    await _everyone_leaves(client, interviews)
+    consul_api = await bearer(db, "consul.in@example.org")
+    await client.post(
+        f"/api/interviews/{a.interview_id}/summary/versions/1/acknowledgements",
+        headers=consul_api,
+    )
+    await client.put(f"/api/interviews/{a.interview_id}/outcome", json=OUTCOME, headers=consul_api)
+    case_id = (await _case(db, a.interview_id)).id
+    async with db() as session, session.begin():
+        assert await summarised_interviews(session, case_id) == [(a.interview_id, 2)]
+        assert await delete_summaries(session, a.interview_id) == 2
+    async with db() as session:
+        assert await summarised_interviews(session, case_id) == []
+        assert (await session.scalars(select(SummaryAcknowledgement))).all() == []

@@ -138,3 +138,14 @@ async def test_others_are_refused_the_pages(
         assert (await client.get(f"/interviews/{a.interview_id}/summary")).status == summary
         assert (await client.get(f"/interviews/{a.interview_id}/outcome")).status == outcome
         await client.post("/logout", data={"csrf_token": csrf})
+
+
+async def test_the_call_page_links_the_consul_to_the_outcome_form(
+    client: TestClient[Any, Any], interviews: Interviews
+) -> None:
+    a = interviews.a
+    await sign_in(client, "consul.in@example.org")
+    call = await client.get(f"/session/{a.interview_id}")
+    assert call.status == 200
+    text = await call.text()
+    assert f'href="/interviews/{a.interview_id}/outcome" target="_blank"' in text

@@ -22,10 +22,10 @@ from interviews.outcomes import OutcomeIn, current_outcome, iso
 from interviews.summaries import SummaryVersion, current_summary, summary_version, summary_versions
 from interviews.summary_access import (
     AlreadyAcknowledged,
-    InterviewNotFound,
     acknowledge,
     load_interview,
 )
+from scheduling.booking_rules import InterviewNotFound
 from web.errors import conflict, not_found
 from web.keys import CLOCK
 from web.openapi import error_responses, json_ok
@@ -63,7 +63,7 @@ _OUTCOME_BODY: dict[str, Any] = {
 OPENAPI = {
     "/api/interviews/{id}/outcome": {
         "get": {
-            "summary": "The interview's current outcome (null before one is recorded)",
+            "summary": "The interview's current outcome (null before one is recorded); audited",
             "responses": {
                 "200": json_ok("{outcome, case_status}"),
                 **error_responses(401, 403, 404),
@@ -162,16 +162,19 @@ def _ids(request: web.Request) -> tuple[int, int | None]:
     return int(request.match_info["id"]), int(raw) if raw is not None else None
 
 
-async def audit_view(session: Any, request: web.Request, version: SummaryVersion) -> None:
-    """Viewing a summary lands in the audit log, like every view of a person's data."""
+async def audit_view(
+    session: Any, request: web.Request, version: SummaryVersion | None, interview_id: int = 0
+) -> None:
+    """Viewing a summary (or, with no version, the outcome) lands in the audit log, like
+    every view of a person's data."""
     await record(
         session,
-        "summary.view",
+        "summary.view" if version is not None else "outcome.view",
         actor=signed_in(request),
         target_type="interview",
-        target_id=version.interview_id,
+        target_id=version.interview_id if version is not None else interview_id,
         remote=remote(request),
-        details={"version": version.version},
+        details={"version": version.version} if version is not None else {},
         now=request.app[CLOCK](),
     )
 
@@ -187,6 +190,7 @@ async def get_outcome(request: web.Request) -> web.Response:
             )
             outcome = await current_outcome(session, interview.id)
             case = await session.get(Case, interview.case_id)
+            await audit_view(session, request, None, interview.id)
             return web.json_response(
                 {
                     "outcome": outcome.as_document() if outcome else None,

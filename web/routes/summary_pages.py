@@ -19,16 +19,17 @@ from interviews.questionnaire_answers import filled
 from interviews.summaries import Party, current_summary, summary_version, summary_versions
 from interviews.summary_access import (
     AlreadyAcknowledged,
-    InterviewNotFound,
     acknowledge,
     allowed,
     load_interview,
     party_of,
     took_part,
 )
+from scheduling.booking_rules import InterviewNotFound
 from web.errors import not_found
 from web.keys import CLOCK
 from web.request_tools import remote, signed_in, transaction
+from web.routes.cases_pages import STATUS_LABELS
 from web.routes.summary_api import audit_view
 from web.templating import render
 
@@ -64,6 +65,7 @@ async def _outcome_page(
             case = await session.get(Case, interview.case_id)
             outcome = await current_outcome(session, interview_id)
             questionnaire = await filled(session, interview.case_id, interview.consulate_id)
+            await audit_view(session, request, None, interview.id)
     except InterviewNotFound:
         raise not_found("No such interview.") from None
     values = submitted or (
@@ -91,6 +93,7 @@ async def _outcome_page(
             "identities": list(Identity),
             "nationalities": list(Nationality),
             "travel_documents": list(TravelDocument),
+            "status_labels": STATUS_LABELS,
         },
         status=status,
     )
