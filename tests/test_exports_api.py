@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interviews.audit import AuditEvent
-from interviews.seal import load_public_key
+from interviews.seal import load_public_key, read_signing_key
 from interviews.verify import verify_export
 from tests.conftest import sign_in
 from tests.test_cases_support import bearer
@@ -65,8 +65,14 @@ async def test_each_format_downloads_sealed_verifies_and_is_audited(
     public = load_public_key(key_info["pem"].encode())
     assert load_public_key(key_info["public_key"].encode()) == public
 
-    staff = await bearer(db, "staff@example.org")
+    # The key was made on first start, private to the service account, and is the one
+    # the API publishes.
     data_dir: Path = client.app[SETTINGS].data_dir
+    key_file = data_dir / "signing.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert read_signing_key(key_file).public_key() == public
+
+    staff = await bearer(db, "staff@example.org")
     for fmt, media_type in FORMATS.items():
         response = await client.get(
             f"/api/interviews/{interview_id}/summary/exports/{fmt}", headers=staff
