@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import io
 import json
+import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -157,12 +158,15 @@ def test_a_missing_font_is_a_clear_error(tmp_path: Path) -> None:
         find_fonts(tmp_path / "nothing.ttf")
 
 
-def test_every_export_label_has_a_spanish_translation() -> None:
+def test_every_export_label_and_link_text_has_a_spanish_translation() -> None:
     ids: set[str] = set()
     for po in (LOCALE_DIR / "es").glob("*.po"):
         with po.open("rb") as handle:
             ids.update(str(m.id) for m in read_po(handle) if m.id and m.string)
-    missing = [label for label in (*LABELS, *VALUES.values()) if label not in ids]
+    links = (LOCALE_DIR.parent / "templates" / "summaries" / "_exports.html").read_text()
+    texts = re.findall(r'_\("([^"]+)"\)', links)
+    assert len(texts) == 7
+    missing = [text for text in (*LABELS, *VALUES.values(), *texts) if text not in ids]
     assert missing == []
 
 
