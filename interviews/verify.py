@@ -186,8 +186,15 @@ def verify_export(
         export = read_record(data)
     except RecordUnreadable as error:
         return Report(problems=[f"record unreadable: {error}"])
-    report = verify_record(export.record, trusted, recordings)
-    if export.content_sha256 is not None:
-        _check_export(export, trusted, report)
+    try:
+        report = verify_record(export.record, trusted, recordings)
+        if export.content_sha256 is not None:
+            _check_export(export, trusted, report)
+    except (TypeError, AttributeError, KeyError, ValueError) as error:
+        # The record is whatever the file says: a seal of the wrong shape is a failure to
+        # report, never a crash.
+        report = Report(
+            problems=[f"record unreadable: its summary or seal is malformed ({error!r})"]
+        )
     report.format = export.format
     return report

@@ -153,6 +153,32 @@ def test_a_recording_path_cannot_lead_verification_out_of_the_folder(data_dir: P
     assert "recording ../outside.ogg: was already missing when sealed" in report.notes
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"recordings": "not a list"},
+        {"recordings": [1, 2]},
+        {"signature": 7},
+        {"key_id": None, "public_key": ["x"]},
+    ],
+)
+def test_a_seal_of_the_wrong_shape_fails_and_does_not_crash(
+    data_dir: Path, damage: dict[str, Any]
+) -> None:
+    record, key = _record(data_dir)
+    record["seal"].update(damage)
+    report = verify_export(render_json(record), [key.public_key()], data_dir)
+    assert not report.ok
+    assert report.problems[0].startswith(("record unreadable", "signature: bad signature"))
+
+
+def test_a_summary_with_a_value_json_cannot_hold_canonically_is_refused(data_dir: Path) -> None:
+    record, key = _record(data_dir)
+    data = render_json(record).replace(b'"version": 2', b'"version": NaN', 1)
+    report = verify_export(data, [key.public_key()], data_dir)
+    assert report.problems[0].startswith("record unreadable: its summary or seal is malformed")
+
+
 def test_files_that_hold_no_record_are_refused(data_dir: Path) -> None:
     key = load_or_create_signing_key(data_dir / "signing.key")
     for data in (b"%PDF-1.7 garbage", b"WEBVTT\n\n", b"{}", b"<html></html>", b"\xff\xfe"):
