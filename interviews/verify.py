@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pypdf import PdfReader
-from pypdf.errors import PyPdfError
 
 from interviews.export_pdf import pages_sha256
 from interviews.exports import RECORD_FORMAT, RECORD_NAME, VTT_NOTE, content_sha256, record_span
@@ -70,8 +68,8 @@ def read_record(data: bytes) -> Export:
             for page in reader.pages:
                 stream = page.get_contents()
                 contents.append(stream.get_data() if stream is not None else b"")
-        except (PyPdfError, ValueError, KeyError, TypeError, zlib.error) as error:
-            raise RecordUnreadable(f"the PDF cannot be read ({error})") from None
+        except Exception as error:  # any damage pypdf trips on: untrusted bytes
+            raise RecordUnreadable(f"the PDF cannot be read ({error!r})") from None
         if not found:
             raise RecordUnreadable(f"the PDF has no {RECORD_NAME} attachment")
         record = _parse(found[0], "PDF's attached record")

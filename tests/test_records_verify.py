@@ -181,7 +181,10 @@ def test_a_summary_with_a_value_json_cannot_hold_canonically_is_refused(data_dir
 
 def test_files_that_hold_no_record_are_refused(data_dir: Path) -> None:
     key = load_or_create_signing_key(data_dir / "signing.key")
-    for data in (b"%PDF-1.7 garbage", b"WEBVTT\n\n", b"{}", b"<html></html>", b"\xff\xfe"):
+    record, _ = _record(data_dir)
+    pdf = _exports(record, key)["pdf"]
+    cut = pdf[: len(pdf) // 2]  # a download that stopped half-way
+    for data in (b"%PDF-1.7 garbage", cut, b"WEBVTT\n\n", b"{}", b"<html></html>", b"\xff\xfe"):
         report = verify_export(data, [key.public_key()], None)
         assert not report.ok and report.problems[0].startswith("record unreadable")
 
