@@ -357,8 +357,14 @@ async def assemble_summary(
 ) -> SummaryVersion | None:
     """Build the summary and store it as a new version if it says something new.
 
-    The caller holds a write transaction. None when the newest version already says the
+    The caller holds a write transaction (WriteGate). None when the newest version already says the
     same (a repeated or late assembly), so assembly is idempotent.
     """
+    if session.get_bind().dialect.name == "postgresql":
+        # One assembly per interview at a time (the job and an outcome save may race);
+        # SQLite's writers already queue on BEGIN IMMEDIATE (scheduling.writes.WriteGate).
+        await session.execute(
+            select(Interview.id).where(Interview.id == interview_id).with_for_update()
+        )
     document = await build_summary(session, interview_id, now)
     return await store_summary(session, document, reason=reason, now=now)

@@ -27,7 +27,7 @@ from interviews.summary_access import (
 )
 from scheduling.booking_rules import InterviewNotFound
 from web.errors import conflict, not_found
-from web.keys import CLOCK
+from web.keys import CLOCK, WRITE_GATE
 from web.openapi import error_responses, json_ok
 from web.request_tools import json_body, parse, remote, signed_in, transaction
 
@@ -206,7 +206,7 @@ async def put_outcome(request: web.Request) -> web.Response:
     actor = signed_in(request)
     data = parse(OutcomeIn, await json_body(request))
     with summary_errors():
-        async with transaction(request) as session:
+        async with request.app[WRITE_GATE].transaction() as session:
             interview = await load_interview(session, actor, interview_id, Action.OUTCOME_RECORD)
             done = await record_outcome(
                 session,
@@ -272,7 +272,7 @@ async def post_acknowledgement(request: web.Request) -> web.Response:
     assert number is not None
     actor = signed_in(request)
     with summary_errors():
-        async with transaction(request) as session:
+        async with request.app[WRITE_GATE].transaction() as session:
             interview = await load_interview(
                 session, actor, interview_id, Action.SUMMARY_ACKNOWLEDGE
             )

@@ -27,7 +27,7 @@ from interviews.summary_access import (
 )
 from scheduling.booking_rules import InterviewNotFound
 from web.errors import not_found
-from web.keys import CLOCK
+from web.keys import CLOCK, WRITE_GATE
 from web.request_tools import remote, signed_in, transaction
 from web.routes.cases_pages import STATUS_LABELS
 from web.routes.summary_api import audit_view
@@ -115,7 +115,7 @@ async def outcome_save(request: web.Request) -> web.Response:
     body: dict[str, Any] = {k: v for k, v in submitted.items() if v or k in ("identity",)}
     try:
         data = OutcomeIn.model_validate(body)
-        async with transaction(request) as session:
+        async with request.app[WRITE_GATE].transaction() as session:
             interview = await load_interview(session, actor, interview_id, Action.OUTCOME_RECORD)
             await record_outcome(
                 session,
@@ -202,7 +202,7 @@ async def summary_acknowledge(request: web.Request) -> web.Response:
     if not raw.isdigit():
         return await _summary_page(request, error="Choose a version to acknowledge.", status=400)
     try:
-        async with transaction(request) as session:
+        async with request.app[WRITE_GATE].transaction() as session:
             interview = await load_interview(
                 session, actor, interview_id, Action.SUMMARY_ACKNOWLEDGE
             )
