@@ -11,9 +11,16 @@ STAMP="$VENV/.consulink-installed"
 
 # Debian packages the full test suite uses: Chromium for page tests, PostgreSQL for the
 # second database backend, Apertium's English-Spanish pair for caption translation,
-# coturn for the relay-only call through a real TURN server.
+# coturn for the relay-only call through a real TURN server, DejaVu and Noto fonts for PDF
+# exports of names and transcripts in any script (Sinhala, Devanagari, Bengali, ...).
 # Add a package here when a test needs one.
-TEST_APT_PACKAGES=(chromium postgresql apertium-eng-spa coturn)
+TEST_APT_PACKAGES=(chromium postgresql apertium-eng-spa coturn fonts-dejavu-core fonts-noto-core)
+
+# PDF exports need a Unicode TrueType font (interviews/export_pdf.py looks here).
+warn_missing_fonts() {
+    [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] ||
+        warn "PDF exports need fonts-dejavu-core (and fonts-noto-core for non-Latin scripts): apt-get install fonts-dejavu-core fonts-noto-core"
+}
 
 say() { printf '==> %s\n' "$*" >&2; }
 warn() { printf 'warning: %s\n' "$*" >&2; }

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from interviews.db import make_engine, make_sessionmaker, upgrade, utcnow
 from interviews.document_store import DocumentStore, load_or_create_key
+from interviews.seal import load_or_create_signing_key
 from web import openapi
 from web.auth import auth_middleware
 from web.errors import error_middleware
@@ -24,6 +25,7 @@ from web.keys import (
     SECRET_KEY,
     SESSIONMAKER,
     SETTINGS,
+    SIGNING_KEY,
 )
 from web.routes import (
     audit,
@@ -35,6 +37,7 @@ from web.routes import (
     directory_api,
     directory_pages,
     documents_api,
+    exports_api,
     health,
     join,
     questionnaires_api,
@@ -107,6 +110,7 @@ def create_app(settings: Settings) -> web.Application:
         load_or_create_key(settings.document_key, settings.data_dir),
     )
     app[CATALOGS] = Catalogs.load()
+    app[SIGNING_KEY] = load_or_create_signing_key(settings.resolved_signing_key_file)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(scheduling_jobs.scheduling_context)
     app.cleanup_ctx.append(signaling_ws.signaling_context)
@@ -138,6 +142,7 @@ def create_app(settings: Settings) -> web.Application:
         signaling_ws,
         summary_api,
         summary_pages,
+        exports_api,
     ]
     for module in modules:
         app.add_routes(module.routes)

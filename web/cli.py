@@ -19,6 +19,8 @@ from interviews.access import Action, Actor, Forbidden, authorize
 from interviews.accounts import AccountError, Role
 from interviews.audit import read_anchor, record, verify_chain, write_anchor
 from interviews.db import make_engine, make_sessionmaker, upgrade, utcnow
+from interviews.seal import load_public_key, read_signing_key
+from interviews.verify import verify_export
 from signaling.captions.catalog import install_translation_model, models_report
 from web.app import create_app
 from web.settings import Settings
@@ -249,6 +251,33 @@ def _audit_verify(args: argparse.Namespace) -> int:
     return asyncio.run(_with_session(_settings(args), work))
 
 
+def _records_verify(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    trusted = []
+    own = settings.resolved_signing_key_file
+    if own.is_file():  # never create one here: verifying must not mint a new key
+        trusted.append(read_signing_key(own).public_key())
+    for path in args.key or []:
+        trusted.append(load_public_key(path.read_bytes()))
+    if args.recordings is not None and not args.recordings.is_dir():
+        print(f"consulink: --recordings {args.recordings} is not a folder", file=sys.stderr)
+        return 2
+    try:
+        data = args.file.read_bytes()
+    except OSError as error:
+        print(f"consulink: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return 2
+    report = verify_export(data, trusted, args.recordings)
+    for note in report.notes:
+        print(f"  {note}")
+    if not report.ok:
+        for problem in report.problems:
+            print(f"FAILED {problem}")
+        return 1
+    print(f"OK: {args.file} ({report.format}) is sealed and unchanged")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     common = argparse.ArgumentParser(add_help=False)
@@ -339,6 +368,32 @@ def build_parser() -> argparse.ArgumentParser:
         "then save the new head there",
     )
     verify.set_defaults(run=_audit_verify)
+
+    records = sub.add_parser("records", help="exported interview records").add_subparsers(
+        dest="records", required=True
+    )
+    rverify = records.add_parser(
+        "verify",
+        parents=[common],
+        help="check an exported summary (PDF, HTML, WebVTT or JSON): its summary, recording "
+        "files and signature (exit 1 naming what differs)",
+    )
+    rverify.add_argument("file", type=Path, help="the exported file")
+    rverify.add_argument(
+        "--recordings",
+        type=Path,
+        metavar="DIR",
+        help="folder holding the recording files (the data folder or its recordings/)",
+    )
+    rverify.add_argument(
+        "--key",
+        type=Path,
+        action="append",
+        metavar="FILE",
+        help="a trusted public key (PEM or base64, as /api/records/public-key gives it); "
+        "the data folder's own signing key is always trusted",
+    )
+    rverify.set_defaults(run=_records_verify)
     return parser
 
 

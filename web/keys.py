@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from interviews.access import Actor
@@ -52,3 +53,5 @@ SERVER_MEDIA = web.AppKey("server_media", ServerMedia)
 LIVE_CAPTIONS = web.AppKey("live_captions", LiveCaptions)
 # Summary assembly: the job handler and the live session's open/close hooks.
 SUMMARY_JOBS = web.AppKey("summary_jobs", SummaryJobs)
+# The Ed25519 key that seals exported summaries (interviews.seal; docs/records.md).
+SIGNING_KEY = web.AppKey("signing_key", Ed25519PrivateKey)

@@ -74,6 +74,17 @@ class Settings(BaseSettings):
         "empty means one is generated once and kept (mode 600) in <data-dir>/document.key. "
         "See docs/operators.md.",
     )
+    signing_key_file: Path | None = Field(
+        None,
+        description="Ed25519 private key (PEM) that seals exported summaries; empty means "
+        "<data-dir>/signing.key, generated on first use (mode 600). Its public key is at "
+        "/api/records/public-key. See docs/records.md.",
+    )
+    export_font: Path | None = Field(
+        None,
+        description="TrueType font for PDF exports; empty means DejaVu Sans "
+        "(fonts-dejavu-core), with Noto fonts (fonts-noto-core) for scripts it lacks.",
+    )
     queue_near_deadline_days: int = Field(
         7,
         ge=0,
@@ -216,6 +227,11 @@ class Settings(BaseSettings):
             engine_choices=parse_engine_choices(self.translation_engines),
             interim_every_s=self.caption_interim_seconds,
         )
+
+    @property
+    def resolved_signing_key_file(self) -> Path:
+        """Where the export signing key lives."""
+        return self.signing_key_file or self.data_dir / "signing.key"
 
     @property
     def resolved_database_url(self) -> str:
