@@ -18,6 +18,7 @@ from interviews.facilities import Facility
 from interviews.questionnaire_answers import CaseQuestionnaire, QuestionnaireAnswer
 from interviews.questionnaires import Questionnaire, QuestionnaireParameter
 from interviews.sharing import CaseShare, FacilitySupervisor
+from interviews.stats_imports import ImportedStatistic
 from scheduling.appointments import Interview, Participant
 from scheduling.jobs import ScheduledJob
 from scheduling.resources import (
@@ -28,6 +29,7 @@ from scheduling.resources import (
     InterpreterProfile,
     VideoRoom,
 )
+from scheduling.shortfalls import InterpreterShortfall
 from signaling.records import ChatMessage, Recording, SessionEvent
 from signaling.transcripts import TranscriptLine
 
@@ -53,8 +55,10 @@ __all__ = [
     "Document",
     "Facility",
     "FacilitySupervisor",
+    "ImportedStatistic",
     "InterpreterLanguage",
     "InterpreterProfile",
+    "InterpreterShortfall",
     "Interview",
     "LoginSession",
     "Participant",

@@ -1,0 +1,321 @@
+"""Indicators computed in the database: counts and day histograms per month, facility, nationality.
+
+Every query groups in SQL (one row per month × facility × nationality × value), so 100,000
+cases cost a handful of scans, not 100,000 Python objects. Medians and 90th percentiles
+are read off the day histograms, which also lets any roll-up (all facilities, all months)
+be computed exactly without asking the database again. Definitions are in
+docs/statistics.md; the privacy rules in `suppression`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any, NamedTuple
+
+from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from interviews.cases import Case, CaseStatus, CaseStatusChange
+from interviews.consulates import Consulate
+from interviews.db import UTCDateTime
+from interviews.facilities import Facility
+from interviews.stats_sql import days_between, month_of
+from scheduling.appointments import Interview, InterviewStatus, Participant
+from scheduling.shortfalls import InterpreterShortfall
+
+ALL = "*"  # "every value" in a dimension (totals), as the exchange format writes it
+
+# Case indicators: the cohort of cases opened in the month.
+CASE_COUNTS = (
+    "cases_opened",
+    "minors",
+    "unaccompanied_minors",
+    "cases_interviewed",
+    "cases_identified",
+    "identity_confirmed",
+    "identity_not_confirmed",
+    "cases_past_deadline",
+)
+# Interview indicators: interviews by the month they were scheduled to start.
+INTERVIEW_COUNTS = (
+    "interviews_requested",
+    "interviews_held",
+    "interviews_no_show",
+    "interviews_cancelled",
+)
+DAY_MEASURES = ("days_to_first_interview", "days_to_identification")
+# Breakdowns that replace nationality: held interviews per consulate and per language,
+# and cases whose slot search found no interpreter, per language.
+BREAKDOWNS = {
+    "interviews_held_by_consulate": "consulate",
+    "interviews_held_by_language": "language",
+    "interpreter_shortfall": "language",
+}
+OUTCOMES = (CaseStatus.IDENTITY_CONFIRMED.value, CaseStatus.IDENTITY_NOT_CONFIRMED.value)
+
+
+class Fine(NamedTuple):
+    """The finest grain the database returns: one indicator in one cell."""
+
+    indicator: str
+    period: str  # YYYY-MM
+    facility_id: int
+    nationality: str  # ISO 3166-1 alpha-2, or ALL for breakdown rows
+    dimension_value: str = ""  # consulate name or language code, for breakdowns
+
+
+@dataclass(frozen=True)
+class StatsQuery:
+    """Which months and which part of the data: the dashboard's filters and the caller's scope."""
+
+    first_month: date  # the 1st of the first month
+    last_month: date  # the 1st of the last month (inclusive)
+    facility_id: int | None = None
+    country: str | None = None  # country of detention (the facility's country)
+    nationality: str | None = None
+
+    @property
+    def start(self) -> datetime:
+        """The first instant counted (UTC)."""
+        return datetime.combine(self.first_month, time(), UTC)
+
+    @property
+    def end(self) -> datetime:
+        """The first instant after the last month (UTC)."""
+        year, month = self.last_month.year, self.last_month.month + 1
+        if month == 13:
+            year, month = year + 1, 1
+        return datetime(year, month, 1, tzinfo=UTC)
+
+
+@dataclass
+class RawFigures:
+    """What the database returned, before any roll-up or suppression."""
+
+    counts: Counter[Fine] = field(default_factory=Counter)
+    histograms: dict[Fine, Counter[int]] = field(default_factory=dict)
+    facilities: dict[int, tuple[str, str]] = field(default_factory=dict)  # id → (country, name)
+
+    def add_days(self, key: Fine, days: int, count: int) -> None:
+        """Count `count` cases that took `days` days."""
+        self.histograms.setdefault(key, Counter())[days] += count
+
+
+def _scope(query: StatsQuery, at: Any) -> Any:
+    """The query's months (on the timestamp `at`) and scope, as one WHERE condition."""
+    conditions = [at >= query.start, at < query.end]
+    if query.facility_id is not None:
+        conditions.append(Case.facility_id == query.facility_id)
+    if query.country is not None:
+        in_country = select(Facility.id).where(Facility.country == query.country)
+        conditions.append(Case.facility_id.in_(in_country))
+    if query.nationality is not None:
+        conditions.append(Case.claimed_nationality == query.nationality)
+    return and_(*conditions)
+
+
+def _held_interviews() -> Any:
+    """Interviews that took place: confirmed, and someone joined the call."""
+    joined = select(Participant.interview_id).where(Participant.joined_at.is_not(None))
+    return and_(Interview.status == InterviewStatus.CONFIRMED.value, Interview.id.in_(joined))
+
+
+def _flag(condition: Any) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+async def _case_counts(session: AsyncSession, query: StatsQuery, raw: RawFigures) -> None:
+    period = month_of(Case.created_at)
+    stmt = select(
+        period,
+        Case.facility_id,
+        Case.claimed_nationality,
+        func.count(),
+        _flag(Case.minor),
+        _flag(Case.unaccompanied_minor),
+    ).group_by(period, Case.facility_id, Case.claimed_nationality)
+    for month, facility, nationality, opened, minors, alone in await session.execute(
+        stmt.where(_scope(query, Case.created_at))
+    ):
+        raw.counts[Fine("cases_opened", month, facility, nationality)] += opened
+        raw.counts[Fine("minors", month, facility, nationality)] += minors
+        raw.counts[Fine("unaccompanied_minors", month, facility, nationality)] += alone
+
+
+async def _identification(
+    session: AsyncSession, query: StatsQuery, raw: RawFigures, as_of: datetime
+) -> None:
+    # Per case: the first identification outcome, and whether identity was ever confirmed.
+    outcome = (
+        select(
+            CaseStatusChange.case_id.label("case_id"),
+            func.min(CaseStatusChange.at).label("first_at"),
+            func.max(case((CaseStatusChange.to_status == OUTCOMES[0], 1), else_=0)).label(
+                "confirmed"
+            ),
+        )
+        .where(CaseStatusChange.to_status.in_(OUTCOMES))
+        .group_by(CaseStatusChange.case_id)
+        .subquery()
+    )
+    period = month_of(Case.created_at)
+    days = days_between(outcome.c.first_at, Case.detention_date)
+    stmt = (
+        select(
+            period,
+            Case.facility_id,
+            Case.claimed_nationality,
+            days,
+            outcome.c.confirmed,
+            func.count(),
+        )
+        .join(outcome, outcome.c.case_id == Case.id)
+        .group_by(period, Case.facility_id, Case.claimed_nationality, days, outcome.c.confirmed)
+    )
+    for month, facility, nationality, took, confirmed, count in await session.execute(
+        stmt.where(_scope(query, Case.created_at))
+    ):
+        raw.counts[Fine("cases_identified", month, facility, nationality)] += count
+        which = "identity_confirmed" if confirmed else "identity_not_confirmed"
+        raw.counts[Fine(which, month, facility, nationality)] += count
+        raw.add_days(Fine("days_to_identification", month, facility, nationality), took, count)
+    # Past the legal deadline: no outcome by the deadline (counting up to `as_of`).
+    late = (
+        days_between(
+            func.coalesce(outcome.c.first_at, literal(as_of, UTCDateTime())), Case.deadline
+        )
+        > 0
+    )
+    stmt = (
+        select(period, Case.facility_id, Case.claimed_nationality, func.count())
+        .outerjoin(outcome, outcome.c.case_id == Case.id)
+        .where(late)
+        .group_by(period, Case.facility_id, Case.claimed_nationality)
+    )
+    for month, facility, nationality, count in await session.execute(
+        stmt.where(_scope(query, Case.created_at))
+    ):
+        raw.counts[Fine("cases_past_deadline", month, facility, nationality)] += count
+
+
+async def _first_interviews(session: AsyncSession, query: StatsQuery, raw: RawFigures) -> None:
+    first = (
+        select(Interview.case_id.label("case_id"), func.min(Interview.starts_at).label("at"))
+        .where(_held_interviews())
+        .group_by(Interview.case_id)
+        .subquery()
+    )
+    period = month_of(Case.created_at)
+    days = days_between(first.c.at, Case.detention_date)
+    stmt = (
+        select(period, Case.facility_id, Case.claimed_nationality, days, func.count())
+        .join(first, first.c.case_id == Case.id)
+        .group_by(period, Case.facility_id, Case.claimed_nationality, days)
+    )
+    for month, facility, nationality, took, count in await session.execute(
+        stmt.where(_scope(query, Case.created_at))
+    ):
+        raw.counts[Fine("cases_interviewed", month, facility, nationality)] += count
+        raw.add_days(Fine("days_to_first_interview", month, facility, nationality), took, count)
+
+
+async def _interviews(session: AsyncSession, query: StatsQuery, raw: RawFigures) -> None:
+    period = month_of(Interview.starts_at)
+    held = case((_held_interviews(), 1), else_=0)
+    stmt = (
+        select(
+            period,
+            Case.facility_id,
+            Case.claimed_nationality,
+            func.count(),
+            func.sum(held),
+            _flag(Interview.status == InterviewStatus.NO_SHOW.value),
+            _flag(Interview.status == InterviewStatus.CANCELLED.value),
+        )
+        .join(Case, Case.id == Interview.case_id)
+        .group_by(period, Case.facility_id, Case.claimed_nationality)
+    )
+    for (
+        month,
+        facility,
+        nationality,
+        requested,
+        n_held,
+        no_show,
+        cancelled,
+    ) in await session.execute(stmt.where(_scope(query, Interview.starts_at))):
+        for name, value in (
+            ("interviews_requested", requested),
+            ("interviews_held", n_held),
+            ("interviews_no_show", no_show),
+            ("interviews_cancelled", cancelled),
+        ):
+            raw.counts[Fine(name, month, facility, nationality)] += value
+    # Held interviews per consulate and per interpreted language (no nationality split).
+    for indicator, column in (
+        ("interviews_held_by_consulate", Consulate.name),
+        ("interviews_held_by_language", Interview.language),
+    ):
+        stmt = (
+            select(period, Case.facility_id, column, func.count())
+            .join(Case, Case.id == Interview.case_id)
+            .join(Consulate, Consulate.id == Interview.consulate_id)
+            .where(_held_interviews(), column.is_not(None))
+            .group_by(period, Case.facility_id, column)
+        )
+        for month, facility, value, count in await session.execute(
+            stmt.where(_scope(query, Interview.starts_at))
+        ):
+            raw.counts[Fine(indicator, month, facility, ALL, str(value))] += count
+
+
+async def _shortfalls(session: AsyncSession, query: StatsQuery, raw: RawFigures) -> None:
+    period = month_of(InterpreterShortfall.at)
+    stmt = (
+        select(
+            period,
+            Case.facility_id,
+            InterpreterShortfall.language,
+            func.count(func.distinct(InterpreterShortfall.case_id)),
+        )
+        .join(Case, Case.id == InterpreterShortfall.case_id)
+        .group_by(period, Case.facility_id, InterpreterShortfall.language)
+    )
+    for month, facility, language, count in await session.execute(
+        stmt.where(_scope(query, InterpreterShortfall.at))
+    ):
+        raw.counts[Fine("interpreter_shortfall", month, facility, ALL, language)] += count
+
+
+async def compute(session: AsyncSession, query: StatsQuery, *, as_of: datetime) -> RawFigures:
+    """Every indicator for the query's months and scope, grouped in the database.
+
+    `as_of` is the moment the figures describe: a case with no outcome yet counts as past
+    its deadline when the deadline is before this day.
+    """
+    raw = RawFigures()
+    facilities = select(Facility.id, Facility.country, Facility.name)
+    raw.facilities = {row.id: (row.country, row.name) for row in await session.execute(facilities)}
+    await _case_counts(session, query, raw)
+    await _identification(session, query, raw, as_of)
+    await _first_interviews(session, query, raw)
+    await _interviews(session, query, raw)
+    await _shortfalls(session, query, raw)
+    return raw
+
+
+def percentile(histogram: Counter[int], share: float) -> int | None:
+    """Nearest-rank percentile: the smallest value with at least `share` of cases at or below."""
+    total = sum(histogram.values())
+    if total == 0:
+        return None
+    rank = max(1, math.ceil(share * total - 1e-9))
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= rank:
+            return value
+    return max(histogram)
