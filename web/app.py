@@ -46,6 +46,8 @@ from web.routes import (
     session_api,
     session_pages,
     signaling_ws,
+    stats_api,
+    stats_pages,
 )
 from web.routes import openapi as openapi_routes
 from web.settings import Settings
@@ -134,6 +136,8 @@ def create_app(settings: Settings) -> web.Application:
         session_api,
         session_pages,
         signaling_ws,
+        stats_api,
+        stats_pages,
     ]
     for module in modules:
         app.add_routes(module.routes)
