@@ -13,7 +13,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,7 +49,7 @@ INTERVIEW_COUNTS = (
 DAY_MEASURES = ("days_to_first_interview", "days_to_identification")
 # Breakdowns that replace nationality: held interviews per consulate and per language,
 # and cases whose slot search found no interpreter, per language.
-BREAKDOWNS = {
+BREAKDOWNS: dict[str, Literal["consulate", "language"]] = {
     "interviews_held_by_consulate": "consulate",
     "interviews_held_by_language": "language",
     "interpreter_shortfall": "language",

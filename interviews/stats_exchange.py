@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Hashable
 from datetime import date, datetime
 from functools import partial
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -109,22 +109,26 @@ class Document(BaseModel):
         return self
 
 
-class ExportKey(NamedTuple):
-    """A published figure's place."""
+# A published figure's place: (indicator, period, country, facility, nationality,
+# dimension_value). Plain tuples: an export builds a few hundred thousand of them.
+ExportKey = tuple[str, str, str, str, str, str]
 
-    indicator: str
-    period: str
-    country: str
-    facility: str
-    nationality: str
-    dimension_value: str = ""
+
+def _key(
+    indicator: str, period: str, country: str, facility: str, nationality: str, value: str = ""
+) -> ExportKey:
+    return (indicator, period, country, facility, nationality, value)
+
+
+def _renamed(key: ExportKey, indicator: str) -> ExportKey:
+    return (indicator, *key[1:])
 
 
 def _bump(counts: dict[ExportKey, int], key: ExportKey, count: int) -> None:
     counts[key] = counts.get(key, 0) + count
 
 
-def export_rows(raw: RawFigures) -> list[Row]:
+def export_rows(raw: RawFigures) -> list[dict[str, Any]]:
     """Every figure as published rows: facility × nationality per month and country, suppressed.
 
     Each month and country is a table with margins (facility `*`, nationality `*`); each
@@ -139,16 +143,16 @@ def export_rows(raw: RawFigures) -> list[Row]:
         for f in (facility, ALL):
             for col in ((fine.nationality if column_is_nat else fine.dimension_value), ALL):
                 key = (
-                    ExportKey(fine.indicator, fine.period, country, f, col)
+                    _key(fine.indicator, fine.period, country, f, col)
                     if column_is_nat
-                    else ExportKey(fine.indicator, fine.period, country, f, ALL, col)
+                    else _key(fine.indicator, fine.period, country, f, ALL, col)
                 )
                 _bump(counts, _alias(key), count)
     for fine, histogram in raw.histograms.items():
         country, facility = raw.facilities[fine.facility_id]
         for f in (facility, ALL):
             for nat in (fine.nationality, ALL):
-                key = ExportKey(fine.indicator, fine.period, country, f, nat)
+                key = _key(fine.indicator, fine.period, country, f, nat)
                 histograms.setdefault(key, Counter()).update(histogram)
     relations, unpublished = _relations(counts)
     hidden = suppress(counts, relations, unpublished=unpublished)
@@ -159,16 +163,16 @@ def export_rows(raw: RawFigures) -> list[Row]:
         if key not in never
     ]
     rows += _derived_rows(counts, hidden, histograms)
-    rows.sort(key=lambda r: (r.period, r.country_of_detention, r.facility, r.indicator,
-                             r.nationality, r.dimension_value))  # fmt: skip
+    rows.sort(key=lambda r: (r["period"], r["country_of_detention"], r["facility"],
+                             r["indicator"], r["nationality"], r["dimension_value"]))  # fmt: skip
     return rows
 
 
 def _alias(key: ExportKey) -> ExportKey:
     # Held interviews per consulate add up to held interviews: one total, not two copies
     # that suppression could treat differently.
-    if key.indicator == "interviews_held_by_consulate" and key.dimension_value == ALL:
-        return ExportKey("interviews_held", key.period, key.country, key.facility, ALL)
+    if key[0] == "interviews_held_by_consulate" and key[5] == ALL:
+        return _key("interviews_held", key[1], key[2], key[3], ALL)
     return key
 
 
@@ -176,10 +180,8 @@ def _relations(counts: dict[ExportKey, int]) -> tuple[list[Relation[ExportKey]],
     relations: list[Relation[ExportKey]] = []
     cells: dict[tuple[str, str, str], set[tuple[str, str]]] = {}
     for key in counts:
-        column = key.nationality if key.indicator in NATIONALITY_COUNTS else key.dimension_value
-        cells.setdefault((key.indicator, key.period, key.country), set()).add(
-            (key.facility, column)
-        )
+        column = key[4] if key[0] in NATIONALITY_COUNTS else key[5]
+        cells.setdefault((key[0], key[1], key[2]), set()).add((key[3], column))
     for (indicator, period, country), members in cells.items():
         if indicator == "interviews_held_by_consulate":
             continue  # its totals are interviews_held's; added below
@@ -188,11 +190,7 @@ def _relations(counts: dict[ExportKey, int]) -> tuple[list[Relation[ExportKey]],
         if indicator == "interviews_held_by_consulate":
             relations += _table(indicator, period, country, members, total="interviews_held")
     unpublished: list[ExportKey] = []
-    cells_of_nat = {
-        (k.period, k.country, k.facility, k.nationality)
-        for k in counts
-        if k.indicator in NATIONALITY_COUNTS
-    }
+    cells_of_nat = {(k[1], k[2], k[3], k[4]) for k in counts if k[0] in NATIONALITY_COUNTS}
     for cell in sorted(cells_of_nat):
         more, rest = cross_relations(counts, partial(_in_cell, cell))
         relations += more
@@ -201,7 +199,7 @@ def _relations(counts: dict[ExportKey, int]) -> tuple[list[Relation[ExportKey]],
 
 
 def _in_cell(cell: tuple[str, str, str, str], indicator: str) -> ExportKey:
-    return ExportKey(indicator, *cell)
+    return (indicator, *cell, "")
 
 
 def _table(
@@ -216,10 +214,10 @@ def _table(
 
     def key(facility: str, column: str) -> ExportKey:
         if total is not None and column == ALL:
-            return ExportKey(total, period, country, facility, ALL)
+            return _key(total, period, country, facility, ALL)
         if by_nat:
-            return ExportKey(indicator, period, country, facility, column)
-        return ExportKey(indicator, period, country, facility, ALL, column)
+            return _key(indicator, period, country, facility, column)
+        return _key(indicator, period, country, facility, ALL, column)
 
     facilities = sorted({f for f, _ in members if f != ALL})
     columns = sorted({c for _, c in members if c != ALL})
@@ -236,40 +234,41 @@ def _table(
     return relations
 
 
-def _row(key: ExportKey, value: float | None) -> Row:
-    dimension = BREAKDOWNS.get(key.indicator, "")
-    return Row(
-        period=key.period,
-        country_of_detention=key.country,
-        facility=key.facility,
-        nationality=key.nationality,
-        dimension=dimension,
-        dimension_value=key.dimension_value,
-        indicator=key.indicator,
-        value=value,
-        suppressed=value is None,
-    )
+def _row(key: ExportKey, value: float | None) -> dict[str, Any]:
+    # Plain dicts in the Row shape: an export has tens of thousands, and pydantic models
+    # of figures this module made itself would only cost time (imports validate as Row).
+    return {
+        "period": key[1],
+        "country_of_detention": key[2],
+        "facility": key[3],
+        "nationality": key[4],
+        "dimension": BREAKDOWNS.get(key[0], ""),
+        "dimension_value": key[5],
+        "indicator": key[0],
+        "value": value,
+        "suppressed": value is None,
+    }
 
 
 def _derived_rows(
     counts: dict[ExportKey, int],
     hidden: set[ExportKey],
     histograms: dict[ExportKey, Counter[int]],
-) -> list[Row]:
-    rows: list[Row] = []
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     for key, histogram in histograms.items():
         median, p90 = day_measures(histogram)
         for stat, value in (("median", median), ("p90", p90)):
             rows.append(
-                _row(key._replace(indicator=f"{key.indicator}_{stat}"),
+                _row(_renamed(key, f"{key[0]}_{stat}"),
                      None if value is None else float(value))
             )  # fmt: skip
-    for key in [k for k in counts if k.indicator == "cases_identified"]:
+    for key in [k for k in counts if k[0] == "cases_identified"]:
         for rate, (numerator, denominator) in RATES.items():
-            top, bottom = key._replace(indicator=numerator), key._replace(indicator=denominator)
+            top, bottom = _renamed(key, numerator), _renamed(key, denominator)
             shown = top not in hidden and bottom not in hidden and counts.get(bottom, 0) > 0
             share = round(counts.get(top, 0) / counts[bottom], 4) if shown else None
-            rows.append(_row(key._replace(indicator=rate), share))
+            rows.append(_row(_renamed(key, rate), share))
     return rows
 
 
@@ -277,22 +276,22 @@ def _derived_rows(
 
 
 def document(
-    rows: list[Row], *, source: str, first: date, last: date, generated_at: datetime
-) -> Document:
-    """An export document for the months `first`..`last`."""
-    return Document(
-        schema_version=SCHEMA_VERSION,
-        source=source,
-        period_from=f"{first:%Y-%m}",
-        period_to=f"{last:%Y-%m}",
-        generated_at=generated_at,
-        rows=rows,
-    )
+    rows: list[dict[str, Any]], *, source: str, first: date, last: date, generated_at: datetime
+) -> dict[str, Any]:
+    """An export document (the JSON form) for the months `first`..`last`."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "source": source,
+        "period_from": f"{first:%Y-%m}",
+        "period_to": f"{last:%Y-%m}",
+        "generated_at": generated_at.isoformat(),
+        "rows": rows,
+    }
 
 
-def to_json(doc: Document) -> str:
+def to_json(doc: dict[str, Any]) -> str:
     """The document as JSON text."""
-    return json.dumps(doc.model_dump(mode="json"), ensure_ascii=False, indent=1) + "\n"
+    return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
 
 
 def _number(value: float | None) -> str:
@@ -301,17 +300,17 @@ def _number(value: float | None) -> str:
     return str(int(value)) if value == int(value) else repr(value)
 
 
-def to_csv(doc: Document) -> str:
+def to_csv(doc: dict[str, Any]) -> str:
     """The document as CSV: one row per figure, the document's fields repeated on each."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for row in doc.rows:
+    head = [doc["schema_version"], doc["source"], doc["period_from"], doc["period_to"]]
+    for row in doc["rows"]:
         writer.writerow(
-            [doc.schema_version, doc.source, doc.period_from, doc.period_to, row.period,
-             row.country_of_detention, row.facility, row.nationality, row.dimension,
-             row.dimension_value, row.indicator, _number(row.value),
-             "true" if row.suppressed else "false"]
+            [*head, row["period"], row["country_of_detention"], row["facility"],
+             row["nationality"], row["dimension"], row["dimension_value"], row["indicator"],
+             _number(row["value"]), "true" if row["suppressed"] else "false"]
         )  # fmt: skip
     return buffer.getvalue()
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from interviews.access import Actor
 from interviews.audit import record
 from interviews.indicators import StatsQuery, compute
-from interviews.stats_exchange import Document, document, export_rows, to_csv, to_json
+from interviews.stats_exchange import document, export_rows, to_csv, to_json
 
 Format = Literal["csv", "json"]
 MEDIA_TYPES: dict[str, str] = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
@@ -27,7 +27,7 @@ MEDIA_TYPES: dict[str, str] = {"csv": "text/csv; charset=utf-8", "json": "applic
 class Export:
     """A finished export: the document, its text, and a file name for it."""
 
-    doc: Document
+    doc: dict[str, Any]
     text: str
     filename: str
 
@@ -72,15 +72,15 @@ async def export_statistics(
         remote=remote,
         details={
             "format": fmt,
-            "period_from": doc.period_from,
-            "period_to": doc.period_to,
+            "period_from": doc["period_from"],
+            "period_to": doc["period_to"],
             "facility_id": query.facility_id,
             "country": query.country,
             "nationality": query.nationality,
-            "rows": len(doc.rows),
+            "rows": len(doc["rows"]),
             "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
         },
         now=now,
     )
-    filename = f"consulink-statistics-{doc.period_from}-{doc.period_to}.{fmt}"
+    filename = f"consulink-statistics-{doc['period_from']}-{doc['period_to']}.{fmt}"
     return Export(doc, text, filename)

@@ -13,6 +13,7 @@ Zero is published: it tells nothing about anyone.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -50,14 +51,24 @@ def suppress(
     never = set(unpublished)
     hidden: set[K] = {key for key, count in counts.items() if small(count)} | never
     relations = list(relations)
-    changed = True
-    while changed:
-        changed = False
-        for relation in relations:
-            extra = _complement(counts, relation, hidden, never)
-            if extra is not None:
-                hidden.add(extra)
-                changed = True
+    # Work list: a relation is looked at again only when one of its figures was just hidden.
+    containing: dict[K, list[int]] = {}
+    for number, relation in enumerate(relations):
+        for key in (relation.total, *relation.parts):
+            containing.setdefault(key, []).append(number)
+    pending = deque(range(len(relations)))
+    queued = set(pending)
+    while pending:
+        number = pending.popleft()
+        queued.discard(number)
+        extra = _complement(counts, relations[number], hidden, never)
+        if extra is None:
+            continue
+        hidden.add(extra)
+        for again in (number, *containing.get(extra, ())):
+            if again not in queued:
+                queued.add(again)
+                pending.append(again)
     return hidden - never
 
 

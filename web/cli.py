@@ -291,7 +291,7 @@ def _stats_export(args: argparse.Namespace) -> int:
         sys.stdout.write(done[0].text)
     else:
         Path(args.output).write_text(done[0].text, encoding="utf-8", newline="")
-        print(f"Exported {len(done[0].doc.rows)} figures to {args.output}.", file=sys.stderr)
+        print(f"Exported {len(done[0].doc['rows'])} figures to {args.output}.", file=sys.stderr)
     return 0
 
 
