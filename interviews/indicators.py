@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import Index, and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from interviews.cases import Case, CaseStatus, CaseStatusChange
@@ -55,6 +55,27 @@ BREAKDOWNS: dict[str, Literal["consulate", "language"]] = {
     "interpreter_shortfall": "language",
 }
 OUTCOMES = (CaseStatus.IDENTITY_CONFIRMED.value, CaseStatus.IDENTITY_NOT_CONFIRMED.value)
+
+
+# Indexes the statistics queries read instead of the tables (covering, so SQLite never
+# visits the rows); declared here, next to the queries they serve (migration 0011).
+Index(
+    "ix_cases_statistics",
+    Case.created_at,
+    Case.facility_id,
+    Case.claimed_nationality,
+    Case.detention_date,
+    Case.deadline,
+    Case.minor,
+    Case.unaccompanied_minor,
+)
+Index("ix_interviews_statistics", Interview.starts_at, Interview.case_id, Interview.status)
+Index(
+    "ix_case_status_changes_outcome",
+    CaseStatusChange.case_id,
+    CaseStatusChange.to_status,
+    CaseStatusChange.at,
+)
 
 
 class Fine(NamedTuple):
@@ -127,29 +148,9 @@ def _flag(condition: Any) -> Any:
     return func.sum(case((condition, 1), else_=0))
 
 
-async def _case_counts(session: AsyncSession, query: StatsQuery, raw: RawFigures) -> None:
-    period = month_of(Case.created_at)
-    stmt = select(
-        period,
-        Case.facility_id,
-        Case.claimed_nationality,
-        func.count(),
-        _flag(Case.minor),
-        _flag(Case.unaccompanied_minor),
-    ).group_by(period, Case.facility_id, Case.claimed_nationality)
-    for month, facility, nationality, opened, minors, alone in await session.execute(
-        stmt.where(_scope(query, Case.created_at))
-    ):
-        raw.counts[Fine("cases_opened", month, facility, nationality)] += opened
-        raw.counts[Fine("minors", month, facility, nationality)] += minors
-        raw.counts[Fine("unaccompanied_minors", month, facility, nationality)] += alone
-
-
-async def _identification(
-    session: AsyncSession, query: StatsQuery, raw: RawFigures, as_of: datetime
-) -> None:
-    # Per case: the first identification outcome, and whether identity was ever confirmed.
-    outcome = (
+def _outcomes() -> Any:
+    """Per case: its first identification outcome, and whether identity was ever confirmed."""
+    return (
         select(
             CaseStatusChange.case_id.label("case_id"),
             func.min(CaseStatusChange.at).label("first_at"),
@@ -161,8 +162,19 @@ async def _identification(
         .group_by(CaseStatusChange.case_id)
         .subquery()
     )
+
+
+async def _cases(
+    session: AsyncSession, query: StatsQuery, raw: RawFigures, as_of: datetime
+) -> None:
+    """Cases opened, minors, outcomes, days to identification, past deadline: one pass."""
+    outcome = _outcomes()
     period = month_of(Case.created_at)
     days = days_between(outcome.c.first_at, Case.detention_date)
+    # Past the legal deadline: no outcome by the deadline (counting up to `as_of`).
+    late = days_between(
+        func.coalesce(outcome.c.first_at, literal(as_of, UTCDateTime())), Case.deadline
+    )
     stmt = (
         select(
             period,
@@ -171,34 +183,36 @@ async def _identification(
             days,
             outcome.c.confirmed,
             func.count(),
+            _flag(Case.minor),
+            _flag(Case.unaccompanied_minor),
+            _flag(late > 0),
         )
-        .join(outcome, outcome.c.case_id == Case.id)
+        .outerjoin(outcome, outcome.c.case_id == Case.id)
+        .where(_scope(query, Case.created_at))
         .group_by(period, Case.facility_id, Case.claimed_nationality, days, outcome.c.confirmed)
     )
-    for month, facility, nationality, took, confirmed, count in await session.execute(
-        stmt.where(_scope(query, Case.created_at))
-    ):
-        raw.counts[Fine("cases_identified", month, facility, nationality)] += count
+    counts = raw.counts
+    for (
+        month,
+        facility,
+        nationality,
+        took,
+        confirmed,
+        n,
+        minors,
+        alone,
+        past,
+    ) in await session.execute(stmt):
+        counts[Fine("cases_opened", month, facility, nationality)] += n
+        counts[Fine("minors", month, facility, nationality)] += minors
+        counts[Fine("unaccompanied_minors", month, facility, nationality)] += alone
+        counts[Fine("cases_past_deadline", month, facility, nationality)] += past
+        if took is None:
+            continue
+        counts[Fine("cases_identified", month, facility, nationality)] += n
         which = "identity_confirmed" if confirmed else "identity_not_confirmed"
-        raw.counts[Fine(which, month, facility, nationality)] += count
-        raw.add_days(Fine("days_to_identification", month, facility, nationality), took, count)
-    # Past the legal deadline: no outcome by the deadline (counting up to `as_of`).
-    late = (
-        days_between(
-            func.coalesce(outcome.c.first_at, literal(as_of, UTCDateTime())), Case.deadline
-        )
-        > 0
-    )
-    stmt = (
-        select(period, Case.facility_id, Case.claimed_nationality, func.count())
-        .outerjoin(outcome, outcome.c.case_id == Case.id)
-        .where(late)
-        .group_by(period, Case.facility_id, Case.claimed_nationality)
-    )
-    for month, facility, nationality, count in await session.execute(
-        stmt.where(_scope(query, Case.created_at))
-    ):
-        raw.counts[Fine("cases_past_deadline", month, facility, nationality)] += count
+        counts[Fine(which, month, facility, nationality)] += n
+        raw.add_days(Fine("days_to_identification", month, facility, nationality), took, n)
 
 
 async def _first_interviews(session: AsyncSession, query: StatsQuery, raw: RawFigures) -> None:
@@ -254,22 +268,36 @@ async def _interviews(session: AsyncSession, query: StatsQuery, raw: RawFigures)
             ("interviews_cancelled", cancelled),
         ):
             raw.counts[Fine(name, month, facility, nationality)] += value
-    # Held interviews per consulate and per interpreted language (no nationality split).
-    for indicator, column in (
-        ("interviews_held_by_consulate", Consulate.name),
-        ("interviews_held_by_language", Interview.language),
-    ):
-        stmt = (
-            select(period, Case.facility_id, column, func.count())
-            .join(Case, Case.id == Interview.case_id)
-            .join(Consulate, Consulate.id == Interview.consulate_id)
-            .where(_held_interviews(), column.is_not(None))
-            .group_by(period, Case.facility_id, column)
+    # Held interviews per consulate and per interpreted language, in one pass that needs
+    # no join (the interview has its facility; consulate names are mapped here).
+    conditions = [
+        _held_interviews(),
+        Interview.starts_at >= query.start,
+        Interview.starts_at < query.end,
+    ]
+    if query.facility_id is not None:
+        conditions.append(Interview.facility_id == query.facility_id)
+    if query.country is not None:
+        in_country = select(Facility.id).where(Facility.country == query.country)
+        conditions.append(Interview.facility_id.in_(in_country))
+    if query.nationality is not None:
+        of_nationality = select(Case.id).where(Case.claimed_nationality == query.nationality)
+        conditions.append(Interview.case_id.in_(of_nationality))
+    stmt = (
+        select(
+            period, Interview.facility_id, Interview.consulate_id, Interview.language, func.count()
         )
-        for month, facility, value, count in await session.execute(
-            stmt.where(_scope(query, Interview.starts_at))
-        ):
-            raw.counts[Fine(indicator, month, facility, ALL, str(value))] += count
+        .where(*conditions)
+        .group_by(period, Interview.facility_id, Interview.consulate_id, Interview.language)
+    )
+    names = {
+        row.id: row.name for row in await session.execute(select(Consulate.id, Consulate.name))
+    }
+    for month, facility, consulate_id, language, count in await session.execute(stmt):
+        key = Fine("interviews_held_by_consulate", month, facility, ALL, names[consulate_id])
+        raw.counts[key] += count
+        if language is not None:
+            raw.counts[Fine("interviews_held_by_language", month, facility, ALL, language)] += count
 
 
 async def _shortfalls(session: AsyncSession, query: StatsQuery, raw: RawFigures) -> None:
@@ -299,8 +327,7 @@ async def compute(session: AsyncSession, query: StatsQuery, *, as_of: datetime) 
     raw = RawFigures()
     facilities = select(Facility.id, Facility.country, Facility.name)
     raw.facilities = {row.id: (row.country, row.name) for row in await session.execute(facilities)}
-    await _case_counts(session, query, raw)
-    await _identification(session, query, raw, as_of)
+    await _cases(session, query, raw, as_of)
     await _first_interviews(session, query, raw)
     await _interviews(session, query, raw)
     await _shortfalls(session, query, raw)

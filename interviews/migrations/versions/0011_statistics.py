@@ -80,8 +80,23 @@ def upgrade() -> None:
             batch_op.f("ix_interpreter_shortfalls_case_id"), ["case_id"], unique=False
         )
 
+    # Covering indexes for the statistics queries (declared in interviews/indicators.py).
+    op.create_index(
+        "ix_cases_statistics",
+        "cases",
+        ["created_at", "facility_id", "claimed_nationality", "detention_date", "deadline",
+         "minor", "unaccompanied_minor"],
+    )  # fmt: skip
+    op.create_index("ix_interviews_statistics", "interviews", ["starts_at", "case_id", "status"])
+    op.create_index(
+        "ix_case_status_changes_outcome", "case_status_changes", ["case_id", "to_status", "at"]
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_case_status_changes_outcome", table_name="case_status_changes")
+    op.drop_index("ix_interviews_statistics", table_name="interviews")
+    op.drop_index("ix_cases_statistics", table_name="cases")
     with op.batch_alter_table("interpreter_shortfalls", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_interpreter_shortfalls_case_id"))
         batch_op.drop_index("ix_interpreter_shortfalls_at")
