@@ -120,9 +120,28 @@ class RawFigures:
     histograms: dict[Fine, Counter[int]] = field(default_factory=dict)
     facilities: dict[int, tuple[str, str]] = field(default_factory=dict)  # id → (country, name)
 
-    def add_days(self, key: Fine, days: int, count: int) -> None:
-        """Count `count` cases that took `days` days."""
-        self.histograms.setdefault(key, Counter())[days] += count
+    def add_cells(
+        self, names: tuple[str, ...], cells: dict[tuple[str, int, str], list[int]]
+    ) -> None:
+        """Add per-cell sums (one list per month × facility × nationality, in `names` order)."""
+        for cell, sums in cells.items():
+            for name, value in zip(names, sums, strict=True):
+                self.counts[Fine(name, *cell)] += value
+
+    def add_histograms(self, name: str, cells: dict[tuple[str, int, str], Counter[int]]) -> None:
+        """Add per-cell day histograms of the measure `name`."""
+        for cell, histogram in cells.items():
+            key = Fine(name, *cell)
+            if key in self.histograms:
+                self.histograms[key].update(histogram)
+            else:
+                self.histograms[key] = histogram
+
+
+async def _rows(session: AsyncSession, stmt: Any) -> Any:
+    """Plain rows of a Core statement (no ORM result processing: there may be 100,000)."""
+    connection = await session.connection()
+    return await connection.execute(stmt)
 
 
 def _scope(query: StatsQuery, at: Any) -> Any:
@@ -191,28 +210,41 @@ async def _cases(
         .where(_scope(query, Case.created_at))
         .group_by(period, Case.facility_id, Case.claimed_nationality, days, outcome.c.confirmed)
     )
-    counts = raw.counts
-    for (
-        month,
-        facility,
-        nationality,
-        took,
-        confirmed,
-        n,
-        minors,
-        alone,
-        past,
-    ) in await session.execute(stmt):
-        counts[Fine("cases_opened", month, facility, nationality)] += n
-        counts[Fine("minors", month, facility, nationality)] += minors
-        counts[Fine("unaccompanied_minors", month, facility, nationality)] += alone
-        counts[Fine("cases_past_deadline", month, facility, nationality)] += past
+    # Accumulate per cell in plain lists first: one row per case is possible (the days).
+    cells: dict[tuple[str, int, str], list[int]] = {}
+    histograms: dict[tuple[str, int, str], Counter[int]] = {}
+    for month, facility, nationality, took, confirmed, n, minors, alone, past in await _rows(
+        session, stmt
+    ):
+        cell = (month, facility, nationality)
+        sums = cells.get(cell)
+        if sums is None:
+            sums = cells[cell] = [0] * len(_CASE_SUMS)
+        sums[0] += n
+        sums[1] += minors
+        sums[2] += alone
+        sums[3] += past
         if took is None:
             continue
-        counts[Fine("cases_identified", month, facility, nationality)] += n
-        which = "identity_confirmed" if confirmed else "identity_not_confirmed"
-        counts[Fine(which, month, facility, nationality)] += n
-        raw.add_days(Fine("days_to_identification", month, facility, nationality), took, n)
+        sums[4] += n
+        sums[5 if confirmed else 6] += n
+        histogram = histograms.get(cell)
+        if histogram is None:
+            histogram = histograms[cell] = Counter()
+        histogram[took] += n
+    raw.add_cells(_CASE_SUMS, cells)
+    raw.add_histograms("days_to_identification", histograms)
+
+
+_CASE_SUMS = (
+    "cases_opened",
+    "minors",
+    "unaccompanied_minors",
+    "cases_past_deadline",
+    "cases_identified",
+    "identity_confirmed",
+    "identity_not_confirmed",
+)
 
 
 async def _first_interviews(session: AsyncSession, query: StatsQuery, raw: RawFigures) -> None:
@@ -229,11 +261,20 @@ async def _first_interviews(session: AsyncSession, query: StatsQuery, raw: RawFi
         .join(first, first.c.case_id == Case.id)
         .group_by(period, Case.facility_id, Case.claimed_nationality, days)
     )
-    for month, facility, nationality, took, count in await session.execute(
-        stmt.where(_scope(query, Case.created_at))
+    cells: dict[tuple[str, int, str], list[int]] = {}
+    histograms: dict[tuple[str, int, str], Counter[int]] = {}
+    for month, facility, nationality, took, count in await _rows(
+        session, stmt.where(_scope(query, Case.created_at))
     ):
-        raw.counts[Fine("cases_interviewed", month, facility, nationality)] += count
-        raw.add_days(Fine("days_to_first_interview", month, facility, nationality), took, count)
+        cell = (month, facility, nationality)
+        sums = cells.get(cell)
+        if sums is None:
+            sums = cells[cell] = [0]
+            histograms[cell] = Counter()
+        sums[0] += count
+        histograms[cell][took] += count
+    raw.add_cells(("cases_interviewed",), cells)
+    raw.add_histograms("days_to_first_interview", histograms)
 
 
 async def _interviews(session: AsyncSession, query: StatsQuery, raw: RawFigures) -> None:
@@ -260,7 +301,7 @@ async def _interviews(session: AsyncSession, query: StatsQuery, raw: RawFigures)
         n_held,
         no_show,
         cancelled,
-    ) in await session.execute(stmt.where(_scope(query, Interview.starts_at))):
+    ) in await _rows(session, stmt.where(_scope(query, Interview.starts_at))):
         for name, value in (
             ("interviews_requested", requested),
             ("interviews_held", n_held),
@@ -293,7 +334,7 @@ async def _interviews(session: AsyncSession, query: StatsQuery, raw: RawFigures)
     names = {
         row.id: row.name for row in await session.execute(select(Consulate.id, Consulate.name))
     }
-    for month, facility, consulate_id, language, count in await session.execute(stmt):
+    for month, facility, consulate_id, language, count in await _rows(session, stmt):
         key = Fine("interviews_held_by_consulate", month, facility, ALL, names[consulate_id])
         raw.counts[key] += count
         if language is not None:
