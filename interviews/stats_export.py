@@ -8,6 +8,7 @@ matched to its export.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
@@ -34,6 +35,8 @@ class Export:
 
 def parse_month(value: str, field: str) -> date:
     """'YYYY-MM' → the first of that month; ValueError naming `field` otherwise."""
+    if not re.fullmatch(r"\d{4}-\d{2}", value):
+        raise ValueError(f"{field}: give a month as YYYY-MM")
     try:
         parsed = datetime.strptime(value, "%Y-%m")
     except ValueError:
