@@ -68,7 +68,7 @@ def line_chart(
     chart_id: str, title: str, table_id: str, categories: Sequence[str], series: Sequence[Series]
 ) -> Markup:
     """A time series: one line per series over `categories` (months), with a legend."""
-    left, right, top, bottom = 48, 16, 16 + 20 * len(series), 40
+    left, right, top, bottom = 48, 36, 16 + 20 * len(series), 40
     height = 260 + 20 * len(series)
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
     highest = max([v for s in series for v in s.values if v is not None] or [0])
