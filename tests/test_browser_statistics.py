@@ -39,7 +39,7 @@ async def test_an_admin_reads_the_charts_and_their_tables_in_both_languages(
 
     # every chart is drawn, named, and points at its table
     charts = page.locator("svg.chart")
-    await expect(charts).to_have_count(7)
+    await expect(charts).to_have_count(8)
     cases_chart = page.get_by_role("img", name="Cases opened per month")
     await expect(cases_chart).to_be_visible()
     box = await cases_chart.bounding_box()

@@ -47,12 +47,14 @@ async def test_admins_see_every_chart_with_its_table_and_small_counts_suppressed
     response = await client.get(f"/statistics?{MONTHS}")
     assert response.status == 200
     page = await response.text()
-    assert page.count('<svg class="chart"') == 7
-    for chart in ("cases", "interviews", "nationality", "facility", "consulates", "languages",
-                  "shortfall"):  # fmt: skip
+    assert page.count('<svg class="chart"') == 8
+    for chart in ("cases", "interviews", "nationality", "country", "facility", "consulates",
+                  "languages", "shortfall"):  # fmt: skip
         assert f'aria-describedby="chart-{chart}-table"' in page
         assert f'<table id="chart-{chart}-table"' in page
     assert "&lt;5" in page  # NP's two cases, in the chart and the table
+    by_country = page.split('id="chart-country-table"')[1].split("</table>")[0]
+    assert "Mexico" in by_country and ">8<" in by_country
     assert "Export as CSV" in page
     client.session.cookie_jar.update_cookies({"consulink_lang": "es"}, client.make_url("/"))
     spanish = await (await client.get(f"/statistics?{MONTHS}")).text()

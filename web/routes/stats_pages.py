@@ -119,6 +119,7 @@ async def dashboard(request: web.Request) -> web.Response:
     by_month = by_dimension(raw, "period")
     by_nationality = by_dimension(raw, "nationality")
     by_facility = by_dimension(raw, "facility")
+    by_country = by_dimension(raw, "country")
     country = lambda code: codes.country_name(code, language)  # noqa: E731
     language_name = lambda code: codes.language_name(code, language)  # noqa: E731
     same = lambda text: text  # noqa: E731
@@ -149,6 +150,13 @@ async def dashboard(request: web.Request) -> web.Response:
     ]  # fmt: skip
     for chart_id, title, table, label, heading in (
         ("chart-nationality", _("Cases by nationality"), by_nationality, country, _("Nationality")),
+        (
+            "chart-country",
+            _("Cases by country of detention"),
+            by_country,
+            country,
+            _("Country of detention"),
+        ),
         ("chart-facility", _("Cases by facility"), by_facility, same, _("Facility")),
     ):
         svg = bar_chart(
