@@ -158,7 +158,7 @@ def export_rows(raw: RawFigures) -> list[dict[str, Any]]:
     hidden = suppress(counts, relations, unpublished=unpublished)
     never = set(unpublished)
     rows = [
-        _row(key, None if key in hidden else float(value))
+        _row(key, None if key in hidden else value)
         for key, value in counts.items()
         if key not in never
     ]
@@ -234,7 +234,7 @@ def _table(
     return relations
 
 
-def _row(key: ExportKey, value: float | None) -> dict[str, Any]:
+def _row(key: ExportKey, value: int | float | None) -> dict[str, Any]:
     # Plain dicts in the Row shape: an export has tens of thousands, and pydantic models
     # of figures this module made itself would only cost time (imports validate as Row).
     return {
@@ -259,10 +259,7 @@ def _derived_rows(
     for key, histogram in histograms.items():
         median, p90 = day_measures(histogram)
         for stat, value in (("median", median), ("p90", p90)):
-            rows.append(
-                _row(_renamed(key, f"{key[0]}_{stat}"),
-                     None if value is None else float(value))
-            )  # fmt: skip
+            rows.append(_row(_renamed(key, f"{key[0]}_{stat}"), value))
     for key in [k for k in counts if k[0] == "cases_identified"]:
         for rate, (numerator, denominator) in RATES.items():
             top, bottom = _renamed(key, numerator), _renamed(key, denominator)
@@ -348,7 +345,9 @@ def csv_as_data(text: str) -> dict[str, Any]:
         head = envelope
         value = line["value"].strip()
         try:
-            number_value = float(value) if value else None
+            number_value: int | float | None = None
+            if value:
+                number_value = int(value) if value.isdigit() else float(value)
         except ValueError:
             raise ExchangeError(f"line {number}.value", "must be a number or empty") from None
         if line["suppressed"] not in ("true", "false"):
