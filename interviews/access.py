@@ -49,6 +49,9 @@ class Action(StrEnum):
     OUTCOME_RECORD = "outcome.record"
     SUMMARY_READ = "summary.read"
     SUMMARY_ACKNOWLEDGE = "summary.acknowledge"
+    STATS_READ = "stats.read"
+    STATS_EXPORT = "stats.export"
+    STATS_IMPORT = "stats.import"
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,13 @@ _ROLES: dict[Action, frozenset[Role]] = {
     Action.OUTCOME_RECORD: frozenset({Role.CONSUL}),
     Action.SUMMARY_READ: frozenset({Role.ADMIN, Role.STAFF, Role.CONSUL}),
     Action.SUMMARY_ACKNOWLEDGE: frozenset({Role.STAFF, Role.CONSUL}),
+    # Statistics (aggregates only, small counts suppressed): admins see everything; staff
+    # their own facility; consuls the people of their consulate's nationality, in every
+    # facility. Exports leave the installation and imports change the regional figures,
+    # so only admins make them (see `statistics_scope`).
+    Action.STATS_READ: frozenset({Role.ADMIN, Role.STAFF, Role.CONSUL}),
+    Action.STATS_EXPORT: frozenset({Role.ADMIN}),
+    Action.STATS_IMPORT: frozenset({Role.ADMIN}),
 }
 
 
@@ -175,3 +185,29 @@ def authorize(
     if user_id is not None and actor.role is Role.INTERPRETER and actor.user_id != user_id:
         raise Forbidden(action, "this belongs to someone else")
     return actor
+
+
+@dataclass(frozen=True)
+class StatisticsScope:
+    """The part of the statistics a caller may see: None means no restriction."""
+
+    facility_id: int | None = None
+    nationality: str | None = None
+
+
+def statistics_scope(actor: Actor | None, *, consulate_country: str | None) -> StatisticsScope:
+    """What `actor` may see of the statistics; `consulate_country` is their consulate's country.
+
+    Staff see their facility only; consuls only people of the nationality their consulate
+    represents (aggregated, suppressed), wherever they are held; admins everything.
+    """
+    actor = authorize(actor, Action.STATS_READ)
+    if actor.role is Role.STAFF:
+        if actor.facility_id is None:
+            raise Forbidden(Action.STATS_READ, "the staff member has no facility")
+        return StatisticsScope(facility_id=actor.facility_id)
+    if actor.role is Role.CONSUL:
+        if consulate_country is None:
+            raise Forbidden(Action.STATS_READ, "the consul's consulate is unknown")
+        return StatisticsScope(nationality=consulate_country)
+    return StatisticsScope()

@@ -19,6 +19,7 @@ from interviews.outcomes import InterviewOutcome
 from interviews.questionnaire_answers import CaseQuestionnaire, QuestionnaireAnswer
 from interviews.questionnaires import Questionnaire, QuestionnaireParameter
 from interviews.sharing import CaseShare, FacilitySupervisor
+from interviews.stats_imports import ImportedStatistic
 from interviews.summaries import SummaryAcknowledgement, SummaryVersion
 from scheduling.appointments import Interview, Participant
 from scheduling.jobs import ScheduledJob
@@ -30,6 +31,7 @@ from scheduling.resources import (
     InterpreterProfile,
     VideoRoom,
 )
+from scheduling.shortfalls import InterpreterShortfall
 from signaling.records import ChatMessage, Recording, SessionEvent
 from signaling.transcripts import TranscriptLine
 
@@ -55,8 +57,10 @@ __all__ = [
     "Document",
     "Facility",
     "FacilitySupervisor",
+    "ImportedStatistic",
     "InterpreterLanguage",
     "InterpreterProfile",
+    "InterpreterShortfall",
     "Interview",
     "InterviewOutcome",
     "LoginSession",

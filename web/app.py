@@ -49,6 +49,8 @@ from web.routes import (
     session_api,
     session_pages,
     signaling_ws,
+    stats_api,
+    stats_pages,
     summary_api,
     summary_pages,
 )
@@ -143,6 +145,8 @@ def create_app(settings: Settings) -> web.Application:
         summary_api,
         summary_pages,
         exports_api,
+        stats_api,
+        stats_pages,
     ]
     for module in modules:
         app.add_routes(module.routes)

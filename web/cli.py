@@ -394,6 +394,9 @@ def build_parser() -> argparse.ArgumentParser:
         "the data folder's own signing key is always trusted",
     )
     rverify.set_defaults(run=_records_verify)
+    from web import cli_stats  # here: it uses this module's helpers
+
+    cli_stats.add_commands(sub, common)
     return parser
 
 

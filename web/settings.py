@@ -5,6 +5,7 @@ Every field here must have a row in the README's settings table (tests/test_docs
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -211,6 +212,18 @@ class Settings(BaseSettings):
         description="Record each participant's video as well as their audio (audio is always "
         "recorded); the host may change it when opening a session.",
     )
+    stats_source: str = Field(
+        "",
+        max_length=100,
+        description="Name of this installation in statistics exports, e.g. MX-INM (see "
+        "docs/statistics.md); empty means the machine's host name. Keep it stable: imports "
+        "replace earlier figures of the same source.",
+    )
+    stats_import_max_bytes: int = Field(
+        64 * 1_048_576,
+        gt=0,
+        description="Largest statistics file accepted by the import API, in bytes (else 413).",
+    )
 
     @field_validator("translation_engines")
     @classmethod
@@ -232,6 +245,11 @@ class Settings(BaseSettings):
     def resolved_signing_key_file(self) -> Path:
         """Where the export signing key lives."""
         return self.signing_key_file or self.data_dir / "signing.key"
+
+    @property
+    def resolved_stats_source(self) -> str:
+        """This installation's name in statistics exports."""
+        return self.stats_source or socket.gethostname()[:100]
 
     @property
     def resolved_database_url(self) -> str:

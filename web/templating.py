@@ -26,6 +26,7 @@ NAVIGATION: dict[Role | None, list[tuple[str, str]]] = {
         ("/scheduling/availability", "Availability"),
         ("/directory", "Consular directory"),
         ("/audit", "Audit log"),
+        ("/statistics", "Statistics"),
     ],
     Role.STAFF: [
         ("/cases", "Cases"),
@@ -33,6 +34,7 @@ NAVIGATION: dict[Role | None, list[tuple[str, str]]] = {
         ("/calendar", "Calendar"),
         ("/scheduling/availability", "Video rooms"),
         ("/directory", "Consular directory"),
+        ("/statistics", "Statistics"),
     ],
     Role.CONSUL: [
         ("/cases", "Shared cases"),
@@ -41,6 +43,7 @@ NAVIGATION: dict[Role | None, list[tuple[str, str]]] = {
         ("/scheduling/availability", "Interview hours"),
         ("/directory", "Consular directory"),
         ("/questionnaire", "Questionnaire"),
+        ("/statistics", "Statistics"),
     ],
     Role.INTERPRETER: [
         ("/scheduling", "Interviews"),

@@ -31,6 +31,7 @@ from web.request_tools import json_body, parse, remote, signed_in, transaction
 from web.routes.scheduling_common import (
     int_param,
     interview_view,
+    note_shortfall,
     query_int,
     scheduling_errors,
     search_view,
@@ -295,6 +296,7 @@ async def case_slots(request: web.Request) -> web.Response:
                 per_day=per_day or None,
             )
     result = slots.search(context.request)
+    await note_shortfall(request, context, result)
     viewer = viewer_zone(request, actor, context.facility.time_zone)
     language = page_language(request)
     gettext = request.app[CATALOGS].get(language).gettext

@@ -20,9 +20,27 @@ from scheduling.appointments import Interview
 from scheduling.availability import AvailabilityError
 from scheduling.booking_rules import BookingError, InterviewNotFound
 from scheduling.search import SearchContext
+from scheduling.shortfalls import SHORTFALL_PROBLEMS, record_shortfall
 from scheduling.slots import Problem, SearchResult, Slot
 from web.errors import ApiError, invalid, not_found
-from web.keys import USER
+from web.keys import CLOCK, USER
+from web.request_tools import transaction
+
+
+async def note_shortfall(
+    request: web.Request, context: SearchContext, result: SearchResult
+) -> None:
+    """Keep a search that found no interpreter for the statistics (interpreter shortfall)."""
+    if result.slots or not any(p.code in SHORTFALL_PROBLEMS for p in result.problems):
+        return
+    async with transaction(request) as session:
+        await record_shortfall(
+            session,
+            result,
+            case_id=context.case.id,
+            facility_id=context.facility.id,
+            now=request.app[CLOCK](),
+        )
 
 
 @contextmanager

@@ -39,7 +39,7 @@ from scheduling.slots import SearchResult
 from web.errors import not_found
 from web.keys import BOOKING_POLICY, CATALOGS, CLOCK, JOB_SCHEDULER, WRITE_GATE
 from web.request_tools import remote, signed_in, transaction
-from web.routes.scheduling_common import int_param, problem_text, viewer_zone
+from web.routes.scheduling_common import int_param, note_shortfall, problem_text, viewer_zone
 from web.templating import page_language, render
 
 routes = web.RouteTableDef()
@@ -163,7 +163,9 @@ async def _search(
             limit=40,
             per_day=6,
         )
-    return context, slots.search(context.request), shared
+    result = slots.search(context.request)
+    await note_shortfall(request, context, result)
+    return context, result, shared
 
 
 async def _slots_page(

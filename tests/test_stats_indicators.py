@@ -1,0 +1,123 @@
+"""Indicators on the hand-built data set (tests/stats_support.py), answers worked out by hand."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from interviews.indicators import ALL, Fine, StatsQuery, compute, percentile
+from interviews.stats_tables import breakdown, by_dimension
+from tests import stats_support
+from tests.conftest import World
+
+JAN_FEB = StatsQuery(first_month=date(2026, 1, 1), last_month=date(2026, 2, 1))
+
+
+async def test_every_indicator_of_the_hand_built_data_set(
+    db: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    async with db() as session, session.begin():
+        await stats_support.build(session, world)
+    async with db() as session:
+        raw = await compute(session, JAN_FEB, as_of=stats_support.AS_OF)
+    t = world.tapachula.id
+
+    def count(indicator: str, period: str = "2026-01", nat: str = "IN", value: str = "") -> int:
+        return raw.counts.get(Fine(indicator, period, t, nat, value), 0)
+
+    # Cases opened in January, by nationality; minors; the unaccompanied child.
+    assert (count("cases_opened"), count("cases_opened", nat="NP")) == (6, 2)
+    assert (count("minors"), count("unaccompanied_minors")) == (2, 1)
+    # Interviews scheduled in January: 6 requested, 4 held, 1 no-show, 1 cancelled;
+    # c4's held interview falls in February.
+    assert [count(f"interviews_{s}") for s in ("requested", "held", "no_show", "cancelled")] == [
+        6, 4, 1, 1,
+    ]  # fmt: skip
+    assert (count("interviews_requested", "2026-02"), count("interviews_held", "2026-02")) == (1, 1)
+    # The January cohort: five interviewed, five identified (4 confirmed, c3 not).
+    assert (count("cases_interviewed"), count("cases_identified")) == (5, 5)
+    assert (count("identity_confirmed"), count("identity_not_confirmed")) == (4, 1)
+    # Past the deadline without an outcome: c6 (IN) and n1 (NP).
+    assert (count("cases_past_deadline"), count("cases_past_deadline", nat="NP")) == (1, 1)
+    # Days from detention: first interview 10, 15, 20, 30, 40; identification 11, 16, 21, 31, 41.
+    first = raw.histograms[Fine("days_to_first_interview", "2026-01", t, "IN")]
+    ident = raw.histograms[Fine("days_to_identification", "2026-01", t, "IN")]
+    assert sorted(first.elements()) == [10, 15, 20, 30, 40]
+    assert sorted(ident.elements()) == [11, 16, 21, 31, 41]
+    assert (percentile(first, 0.5), percentile(first, 0.9)) == (20, 40)
+    assert (percentile(ident, 0.5), percentile(ident, 0.9)) == (21, 41)
+    # Held interviews per consulate and per interpreted language (c3 had no interpreter).
+    assert count("interviews_held_by_consulate", nat=ALL, value=world.india.name) == 4
+    assert count("interviews_held_by_language", nat=ALL, value="hin") == 3
+    # Two people (three searches) for whom no Nepali interpreter was found.
+    assert count("interpreter_shortfall", nat=ALL, value="nep") == 2
+
+
+async def test_filters_and_scope_narrow_the_figures(
+    db: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    async with db() as session, session.begin():
+        built = await stats_support.build(session, world)
+    async with db() as session:
+        nepal_only = await compute(
+            session,
+            StatsQuery(date(2026, 1, 1), date(2026, 2, 1), nationality="NP"),
+            as_of=stats_support.AS_OF,
+        )
+        february = await compute(
+            session, StatsQuery(date(2026, 2, 1), date(2026, 2, 1)), as_of=stats_support.AS_OF
+        )
+        guatemala = await compute(
+            session,
+            StatsQuery(date(2026, 1, 1), date(2026, 2, 1), facility_id=built.guatemala.id),
+            as_of=stats_support.AS_OF,
+        )
+        mexico = await compute(
+            session,
+            StatsQuery(date(2026, 1, 1), date(2026, 2, 1), country="MX"),
+            as_of=stats_support.AS_OF,
+        )
+    assert {f.nationality for f in nepal_only.counts if f.nationality != ALL} == {"NP"}
+    # February: only c4's interview; the January cohort is outside the months asked for.
+    assert {f.indicator for f, n in february.counts.items() if n} == {
+        "interviews_requested", "interviews_held", "interviews_held_by_consulate",
+        "interviews_held_by_language",
+    }  # fmt: skip
+    assert sum(guatemala.counts.values()) == 0
+    assert sum(mexico.counts.values()) > 0
+
+
+async def test_dashboard_tables_suppress_small_counts_and_protect_the_total(
+    db: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    async with db() as session, session.begin():
+        await stats_support.build(session, world)
+    async with db() as session:
+        raw = await compute(session, JAN_FEB, as_of=stats_support.AS_OF)
+    table = by_dimension(raw, "nationality")
+    assert table.rows == ["IN", "NP"]
+    # NP opened 2: suppressed. The total (8) is shown, so IN (6) must be hidden as well,
+    # or 8 - 6 would give NP's 2 back.
+    assert table.value("cases_opened", "NP") is None
+    assert table.value("cases_opened", "IN") is None
+    assert table.value("cases_opened", ALL) == 8
+    # 5 cases with a first interview: median and p90 published; fewer than 5 would not be.
+    assert table.days("days_to_first_interview", "IN") == (20, 40)
+    assert table.days("days_to_first_interview", "NP") == (None, None)
+    # Identity confirmed 4 of 5: the 4 is shown only if 1 (not confirmed) cannot be derived.
+    assert table.value("identity_not_confirmed", "IN") is None
+    assert table.value("identity_confirmed", "IN") is None
+    assert table.rate("identity_confirmed_rate", "IN") is None
+    languages = breakdown(raw, "interpreter_shortfall")
+    assert languages.rows == ["nep"]
+    assert languages.value("interpreter_shortfall", "nep") is None
+
+
+def test_percentiles_use_the_nearest_rank() -> None:
+    assert percentile(Counter(), 0.5) is None
+    assert percentile(Counter({7: 1}), 0.9) == 7
+    assert percentile(Counter({1: 1, 2: 1, 3: 1, 4: 1}), 0.5) == 2
+    assert percentile(Counter({1: 9, 100: 1}), 0.9) == 1
+    assert percentile(Counter({1: 9, 100: 2}), 0.9) == 100

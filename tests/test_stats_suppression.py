@@ -1,0 +1,105 @@
+"""Small-cell suppression: counts of 1-4 hidden, and no total gives one back by subtraction."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from interviews.suppression import Relation, small, suppress
+
+
+def test_a_small_count_is_hidden_and_so_is_the_next_smallest_part_of_its_total() -> None:
+    counts = {"A": 3, "B": 10, "C": 12, "total": 25}
+    hidden = suppress(counts, [Relation("total", ("A", "B", "C"))])
+    # Hiding only A would leave A = 25 - 10 - 12; B (the smaller of the rest) goes too.
+    assert hidden == {"A", "B"}
+
+
+def test_hidden_parts_must_not_add_up_to_a_small_count_either() -> None:
+    counts = {"A": 1, "B": 2, "C": 20, "D": 30, "total": 53}
+    hidden = suppress(counts, [Relation("total", ("A", "B", "C", "D"))])
+    # A + B = 3 would follow from the total: C is hidden as well (then A + B + C = 23).
+    assert hidden == {"A", "B", "C"}
+
+
+def test_zero_is_published_and_large_tables_keep_their_total() -> None:
+    counts = {"A": 0, "B": 7, "C": 9, "total": 16}
+    assert suppress(counts, [Relation("total", ("A", "B", "C"))]) == set()
+
+
+def test_an_unpublished_remainder_protects_its_published_parts() -> None:
+    # Cases 7, of which minors 5: adults (2, never published) would be 7 - 5.
+    counts = {"cases": 7, "minors": 5, "adults": 2}
+    hidden = suppress(counts, [Relation("cases", ("minors", "adults"))], unpublished=["adults"])
+    assert hidden == {"minors"}
+
+
+def test_a_small_total_hides_with_its_parts() -> None:
+    counts = {"A": 2, "B": 1, "total": 3}
+    assert suppress(counts, [Relation("total", ("A", "B"))]) == {"A", "B", "total"}
+
+
+def test_two_dimensional_tables_are_protected_along_rows_and_columns() -> None:
+    # Facilities x nationalities with margins; (f1, IN) = 2 is small.
+    counts = {
+        ("f1", "IN"): 2, ("f1", "NP"): 8, ("f1", "*"): 10,
+        ("f2", "IN"): 9, ("f2", "NP"): 6, ("f2", "*"): 15,
+        ("*", "IN"): 11, ("*", "NP"): 14, ("*", "*"): 25,
+    }  # fmt: skip
+    relations = [
+        Relation(("f1", "*"), (("f1", "IN"), ("f1", "NP"))),
+        Relation(("f2", "*"), (("f2", "IN"), ("f2", "NP"))),
+        Relation(("*", "IN"), (("f1", "IN"), ("f2", "IN"))),
+        Relation(("*", "NP"), (("f1", "NP"), ("f2", "NP"))),
+        Relation(("*", "*"), (("f1", "*"), ("f2", "*"))),
+        Relation(("*", "*"), (("*", "IN"), ("*", "NP"))),
+    ]
+    hidden = suppress(counts, relations)
+    assert ("f1", "IN") in hidden
+    _assert_safe(counts, relations, hidden, frozenset())
+
+
+def _assert_safe(
+    counts: dict[object, int],
+    relations: list[Relation[object]],
+    hidden: set[object],
+    never: frozenset[object],
+) -> None:
+    """No relation leaves one figure, or a small sum of figures, to subtraction."""
+    secret = hidden | never
+    for relation in relations:
+        members = [relation.total, *relation.parts]
+        concealed = [m for m in members if m in secret]
+        if not concealed:
+            continue
+        assert len(concealed) >= 2 or (
+            concealed[0] in never and counts.get(concealed[0], 0) == 0
+        ), relation
+        if relation.total not in secret:
+            assert not small(sum(counts.get(m, 0) for m in concealed)), relation
+    for key, count in counts.items():
+        if small(count):
+            assert key in secret
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 12), min_size=1, max_size=5), min_size=1, max_size=5))
+def test_any_table_with_margins_is_left_without_a_disclosure(rows: list[list[int]]) -> None:
+    width = max(len(row) for row in rows)
+    counts: dict[object, int] = {}
+    for r, row in enumerate(rows):
+        for c in range(width):
+            counts[(r, c)] = row[c] if c < len(row) else 0
+    for r in range(len(rows)):
+        counts[(r, "*")] = sum(counts[(r, c)] for c in range(width))
+    for c in range(width):
+        counts[("*", c)] = sum(counts[(r, c)] for r in range(len(rows)))
+    counts[("*", "*")] = sum(counts[(r, "*")] for r in range(len(rows)))
+    relations: list[Relation[object]] = [
+        Relation((r, "*"), tuple((r, c) for c in range(width))) for r in range(len(rows))
+    ]
+    relations += [Relation(("*", c), tuple((r, c) for r in range(len(rows)))) for c in range(width)]
+    relations.append(Relation(("*", "*"), tuple((r, "*") for r in range(len(rows)))))
+    relations.append(Relation(("*", "*"), tuple(("*", c) for c in range(width))))
+    hidden = suppress(counts, relations)
+    _assert_safe(counts, relations, hidden, frozenset())
