@@ -33,15 +33,20 @@ import aiohttp
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from interviews.accounts import ApiToken, Role, User, digest, hash_password
-from interviews.cases import Case, CaseLanguage
-from interviews.consulates import Consulate, ConsulateLanguage
-from interviews.db import make_engine, make_sessionmaker, upgrade
-from interviews.facilities import Facility
-from interviews.sharing import CaseShare
-from scheduling import slots, zones
-from scheduling.appointments import Interview
-from scheduling.resources import (
+# Import this checkout's packages (a plain `python bench/x.py` would find the installed
+# project first, which may be another worktree).
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from interviews.accounts import ApiToken, Role, User, digest, hash_password  # noqa: E402
+from interviews.cases import Case, CaseLanguage  # noqa: E402
+from interviews.consulates import Consulate, ConsulateLanguage  # noqa: E402
+from interviews.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
+from interviews.facilities import Facility  # noqa: E402
+from interviews.sharing import CaseShare  # noqa: E402
+from scheduling import slots, zones  # noqa: E402
+from scheduling.appointments import Interview  # noqa: E402
+from scheduling.resources import (  # noqa: E402
     AvailabilityWindow,
     ConsulateSchedule,
     InterpreterLanguage,
@@ -49,7 +54,7 @@ from scheduling.resources import (
     OwnerKind,
     VideoRoom,
 )
-from scheduling.search import load_context
+from scheduling.search import load_context  # noqa: E402
 
 CONSULATE_ZONES = (
     "America/New_York",
