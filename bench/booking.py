@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.counting import install, per_operation, round_trip_cpu_ms  # noqa: E402
+from bench.counting import install, per_operation, round_trip_cpu_ms, yardstick_ms  # noqa: E402
 from interviews.access import Actor  # noqa: E402
 from interviews.accounts import ApiToken, Role, User, digest, hash_password  # noqa: E402
 from interviews.cases import Case, CaseLanguage  # noqa: E402
@@ -234,10 +234,11 @@ async def one_by_one(
     await book()  # warm-up: compiled statement caches
     statements, hops, cpu = await per_operation(book, count - 1)
     floor = await round_trip_cpu_ms(sessionmaker)
+    stick = yardstick_ms()
     print(
         f"one by one: {statements:.1f} statements and {hops:.1f} thread hops per booking; "
-        f"CPU {cpu:.2f} ms per booking = {cpu / floor:.1f} x a SELECT 1 round trip "
-        f"({floor:.3f} ms)"
+        f"CPU {cpu:.2f} ms per booking = {cpu / stick:.2f} yardsticks ({stick:.2f} ms) "
+        f"= {cpu / floor:.1f} SELECT 1 round trips ({floor:.3f} ms)"
     )
 
 

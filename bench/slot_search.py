@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.counting import COUNTS, install, yardstick_ms  # noqa: E402
 from interviews.accounts import ApiToken, Role, User, digest, hash_password  # noqa: E402
 from interviews.cases import Case, CaseLanguage  # noqa: E402
 from interviews.consulates import Consulate, ConsulateLanguage  # noqa: E402
@@ -377,6 +378,7 @@ async def in_process(
     whole: list[float] = []
     cpu: list[float] = []
     found = 0
+    before = COUNTS.snapshot()
     for _ in range(searches):
         case_id = rng.choice(world.cases)
         started = time.perf_counter()
@@ -395,6 +397,13 @@ async def in_process(
         found += bool(result.slots)
         pure.append((ended - middle) * 1000)
         whole.append((ended - started) * 1000)
+    after = COUNTS.snapshot()
+    stick = yardstick_ms()
+    print(
+        f"  per search: {(after[0] - before[0]) / searches:.1f} statements, "
+        f"{(after[1] - before[1]) / searches:.1f} thread hops; CPU p50 of load + search = "
+        f"{statistics.median(cpu) / stick:.2f} yardsticks ({stick:.2f} ms)"
+    )
     _report("in-process: pure slot search", pure)
     _report("in-process: load from database + search", whole)
     _report("in-process: CPU time of load + search", cpu)
@@ -489,6 +498,7 @@ async def main() -> None:
         await upgrade(engine)
         sessionmaker = make_sessionmaker(engine)
         world = await build(sessionmaker)
+        install(engine)
         await in_process(sessionmaker, world, args.searches)
         await engine.dispose()
         await over_http(Path(folder), database, world, args.clients, args.requests)

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, select, update
+from sqlalchemy import JSON, Index, Integer, String, Text, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -104,6 +104,29 @@ async def enqueue(
     if flush:
         await session.flush()
     return job
+
+
+def job_row(
+    kind: str, due_at: datetime, payload: dict[str, Any], *, subject: str = ""
+) -> dict[str, Any]:
+    """A pending job without a key, as a row for `enqueue_many`."""
+    return {
+        "kind": kind,
+        "subject": subject,
+        "key": None,
+        "due_at": due_at,
+        "payload": payload,
+        "status": JobStatus.PENDING.value,
+        "attempts": 0,
+        "last_error": "",
+        "created_at": utcnow(),
+    }
+
+
+async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Add several keyless jobs (`job_row`) in the caller's transaction, in one statement."""
+    if rows:
+        await session.execute(insert(ScheduledJob), rows)
 
 
 async def cancel_pending(
