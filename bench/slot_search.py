@@ -11,6 +11,7 @@ Prints figures; asserts nothing about time.
 
     .venv/bin/python bench/slot_search.py
     .venv/bin/python bench/slot_search.py --searches 1000 --clients 50 --requests 2000
+    .venv/bin/python bench/slot_search.py --think 1   # 50 people, a search every ~second each
 """
 
 from __future__ import annotations
@@ -417,9 +418,15 @@ def _free_port() -> int:
 
 
 async def over_http(
-    folder: Path, database: Path, world: BenchWorld, clients: int, requests: int
+    folder: Path, database: Path, world: BenchWorld, clients: int, requests: int, think: float
 ) -> None:
-    """GET /api/cases/{id}/slots with `clients` concurrent connections to a server process."""
+    """GET /api/cases/{id}/slots with `clients` concurrent connections to a server process.
+
+    With `think` 0 each client sends its next search as soon as the last one is answered
+    (a closed loop: latency is then mostly the queue of the other 49); with `think` > 0 it
+    pauses that long on average (uniformly 0 to 2x) between searches, like a person
+    reading the slots, so the server sees a realistic offered load.
+    """
     port = _free_port()
     env = {
         **os.environ,
@@ -468,6 +475,8 @@ async def over_http(
                         if response.status != 200:
                             errors += 1
                     latencies.append((time.perf_counter() - started) * 1000)
+                    if think:
+                        await asyncio.sleep(rng.uniform(0, 2 * think))
 
             # Warm up, then measure.
             warm = queue[:50]
@@ -478,7 +487,7 @@ async def over_http(
             started = time.perf_counter()
             await asyncio.gather(*(client() for _ in range(clients)))
             elapsed = time.perf_counter() - started
-        _report(f"HTTP, {clients} concurrent clients", latencies)
+        _report(f"HTTP, {clients} clients, think {think:g} s", latencies)
         print(f"  throughput {len(latencies) / elapsed:.0f} searches/s, errors: {errors}")
     finally:
         server.terminate()
@@ -491,6 +500,9 @@ async def main() -> None:
     parser.add_argument("--searches", type=int, default=500)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument(
+        "--think", type=float, default=0.0, help="mean seconds each client waits between searches"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "bench.db"
@@ -501,7 +513,7 @@ async def main() -> None:
         install(engine)
         await in_process(sessionmaker, world, args.searches)
         await engine.dispose()
-        await over_http(Path(folder), database, world, args.clients, args.requests)
+        await over_http(Path(folder), database, world, args.clients, args.requests, args.think)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
