@@ -33,17 +33,23 @@ import aiohttp
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from interviews.access import Actor
-from interviews.accounts import ApiToken, Role, User, digest, hash_password
-from interviews.cases import Case, CaseLanguage
-from interviews.consulates import Consulate
-from interviews.db import make_engine, make_sessionmaker, upgrade
-from interviews.facilities import Facility
-from interviews.sharing import CaseShare
-from scheduling import booking
-from scheduling.booking_rules import BookIn, BookingError
-from scheduling.followups import Policy
-from scheduling.resources import (
+# Import this checkout's packages (a plain `python bench/x.py` would find the installed
+# project first, which may be another worktree).
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.counting import install, per_operation, round_trip_cpu_ms, yardstick_ms  # noqa: E402
+from interviews.access import Actor  # noqa: E402
+from interviews.accounts import ApiToken, Role, User, digest, hash_password  # noqa: E402
+from interviews.cases import Case, CaseLanguage  # noqa: E402
+from interviews.consulates import Consulate  # noqa: E402
+from interviews.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
+from interviews.facilities import Facility  # noqa: E402
+from interviews.sharing import CaseShare  # noqa: E402
+from scheduling import booking  # noqa: E402
+from scheduling.booking_rules import BookIn, BookingError  # noqa: E402
+from scheduling.followups import Policy  # noqa: E402
+from scheduling.resources import (  # noqa: E402
     AvailabilityWindow,
     ConsulateSchedule,
     InterpreterLanguage,
@@ -51,7 +57,7 @@ from scheduling.resources import (
     OwnerKind,
     VideoRoom,
 )
-from scheduling.writes import WriteGate
+from scheduling.writes import WriteGate  # noqa: E402
 
 # Tomorrow at midnight: the server process books against the real clock.
 NOW = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
@@ -148,7 +154,7 @@ async def build(
         ]  # fmt: skip
         await session.execute(insert(AvailabilityWindow), windows)
         cases = []
-        for n in range(lanes * per_lane * 2):  # enough for both runs
+        for n in range(lanes * per_lane * 3):  # enough for the three runs
             cases.append(
                 {
                     "id": n + 1, "reference": f"B-{n + 1:06d}", "facility_id": 1,
@@ -208,11 +214,39 @@ def _report(label: str, latencies: list[float], elapsed: float, errors: int) -> 
     )
 
 
+STAFF = Actor(user_id=1, name="User 1", role=Role.STAFF, facility_id=1)
+
+
+async def one_by_one(
+    sessionmaker: async_sessionmaker[AsyncSession], lanes: int, per_lane: int, count: int
+) -> None:
+    """Bookings one after another: statements, thread hops and CPU per booking, and that CPU
+    as a multiple of the cheapest round trip (figures that hardly depend on the load)."""
+    gate = WriteGate(sessionmaker)
+    plans = _plan(lanes, per_lane, run=2)
+    bodies = iter([plan[k] for k in range(per_lane) for plan in plans][:count])
+
+    async def book() -> None:
+        await booking.request_interview(
+            gate, BookIn.model_validate(next(bodies)), booking.Change(STAFF, NOW), Policy()
+        )
+
+    await book()  # warm-up: compiled statement caches
+    statements, hops, cpu = await per_operation(book, count - 1)
+    floor = await round_trip_cpu_ms(sessionmaker)
+    stick = yardstick_ms()
+    print(
+        f"one by one: {statements:.1f} statements and {hops:.1f} thread hops per booking; "
+        f"CPU {cpu:.2f} ms per booking = {cpu / stick:.2f} yardsticks ({stick:.2f} ms) "
+        f"= {cpu / floor:.1f} SELECT 1 round trips ({floor:.3f} ms)"
+    )
+
+
 async def in_process(
     sessionmaker: async_sessionmaker[AsyncSession], lanes: int, per_lane: int
 ) -> None:
     gate = WriteGate(sessionmaker)
-    staff = Actor(user_id=1, name="User 1", role=Role.STAFF, facility_id=1)
+    staff = STAFF
     plans = _plan(lanes, per_lane, run=0)
     latencies: list[float] = []
     errors = 0
@@ -297,6 +331,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--per-client", type=int, default=20)
+    parser.add_argument("--one-by-one", type=int, default=100, help="sequential bookings")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     random.seed(1)
@@ -305,7 +340,9 @@ async def main() -> None:
         engine = make_engine(f"sqlite+aiosqlite:///{database}")
         await upgrade(engine)
         sessionmaker = make_sessionmaker(engine)
+        install(engine)
         await build(sessionmaker, args.clients, args.per_client)
+        await one_by_one(sessionmaker, args.clients, args.per_client, args.one_by_one)
         await in_process(sessionmaker, args.clients, args.per_client)
         await engine.dispose()
         await over_http(Path(folder), database, args.clients, args.per_client)

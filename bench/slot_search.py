@@ -11,6 +11,7 @@ Prints figures; asserts nothing about time.
 
     .venv/bin/python bench/slot_search.py
     .venv/bin/python bench/slot_search.py --searches 1000 --clients 50 --requests 2000
+    .venv/bin/python bench/slot_search.py --think 1   # 50 people, a search every ~second each
 """
 
 from __future__ import annotations
@@ -33,15 +34,21 @@ import aiohttp
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from interviews.accounts import ApiToken, Role, User, digest, hash_password
-from interviews.cases import Case, CaseLanguage
-from interviews.consulates import Consulate, ConsulateLanguage
-from interviews.db import make_engine, make_sessionmaker, upgrade
-from interviews.facilities import Facility
-from interviews.sharing import CaseShare
-from scheduling import slots, zones
-from scheduling.appointments import Interview
-from scheduling.resources import (
+# Import this checkout's packages (a plain `python bench/x.py` would find the installed
+# project first, which may be another worktree).
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.counting import COUNTS, install, yardstick_ms  # noqa: E402
+from interviews.accounts import ApiToken, Role, User, digest, hash_password  # noqa: E402
+from interviews.cases import Case, CaseLanguage  # noqa: E402
+from interviews.consulates import Consulate, ConsulateLanguage  # noqa: E402
+from interviews.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
+from interviews.facilities import Facility  # noqa: E402
+from interviews.sharing import CaseShare  # noqa: E402
+from scheduling import slots, zones  # noqa: E402
+from scheduling.appointments import Interview  # noqa: E402
+from scheduling.resources import (  # noqa: E402
     AvailabilityWindow,
     ConsulateSchedule,
     InterpreterLanguage,
@@ -49,7 +56,7 @@ from scheduling.resources import (
     OwnerKind,
     VideoRoom,
 )
-from scheduling.search import load_context
+from scheduling.search import load_context  # noqa: E402
 
 CONSULATE_ZONES = (
     "America/New_York",
@@ -372,6 +379,7 @@ async def in_process(
     whole: list[float] = []
     cpu: list[float] = []
     found = 0
+    before = COUNTS.snapshot()
     for _ in range(searches):
         case_id = rng.choice(world.cases)
         started = time.perf_counter()
@@ -390,6 +398,13 @@ async def in_process(
         found += bool(result.slots)
         pure.append((ended - middle) * 1000)
         whole.append((ended - started) * 1000)
+    after = COUNTS.snapshot()
+    stick = yardstick_ms()
+    print(
+        f"  per search: {(after[0] - before[0]) / searches:.1f} statements, "
+        f"{(after[1] - before[1]) / searches:.1f} thread hops; CPU p50 of load + search = "
+        f"{statistics.median(cpu) / stick:.2f} yardsticks ({stick:.2f} ms)"
+    )
     _report("in-process: pure slot search", pure)
     _report("in-process: load from database + search", whole)
     _report("in-process: CPU time of load + search", cpu)
@@ -403,9 +418,15 @@ def _free_port() -> int:
 
 
 async def over_http(
-    folder: Path, database: Path, world: BenchWorld, clients: int, requests: int
+    folder: Path, database: Path, world: BenchWorld, clients: int, requests: int, think: float
 ) -> None:
-    """GET /api/cases/{id}/slots with `clients` concurrent connections to a server process."""
+    """GET /api/cases/{id}/slots with `clients` concurrent connections to a server process.
+
+    With `think` 0 each client sends its next search as soon as the last one is answered
+    (a closed loop: latency is then mostly the queue of the other 49); with `think` > 0 it
+    pauses that long on average (uniformly 0 to 2x) between searches, like a person
+    reading the slots, so the server sees a realistic offered load.
+    """
     port = _free_port()
     env = {
         **os.environ,
@@ -454,6 +475,8 @@ async def over_http(
                         if response.status != 200:
                             errors += 1
                     latencies.append((time.perf_counter() - started) * 1000)
+                    if think:
+                        await asyncio.sleep(rng.uniform(0, 2 * think))
 
             # Warm up, then measure.
             warm = queue[:50]
@@ -464,7 +487,7 @@ async def over_http(
             started = time.perf_counter()
             await asyncio.gather(*(client() for _ in range(clients)))
             elapsed = time.perf_counter() - started
-        _report(f"HTTP, {clients} concurrent clients", latencies)
+        _report(f"HTTP, {clients} clients, think {think:g} s", latencies)
         print(f"  throughput {len(latencies) / elapsed:.0f} searches/s, errors: {errors}")
     finally:
         server.terminate()
@@ -477,6 +500,9 @@ async def main() -> None:
     parser.add_argument("--searches", type=int, default=500)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument(
+        "--think", type=float, default=0.0, help="mean seconds each client waits between searches"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "bench.db"
@@ -484,9 +510,10 @@ async def main() -> None:
         await upgrade(engine)
         sessionmaker = make_sessionmaker(engine)
         world = await build(sessionmaker)
+        install(engine)
         await in_process(sessionmaker, world, args.searches)
         await engine.dispose()
-        await over_http(Path(folder), database, world, args.clients, args.requests)
+        await over_http(Path(folder), database, world, args.clients, args.requests, args.think)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

@@ -261,6 +261,96 @@ async def record(
     return event
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One event for `record_many`: the arguments `record` takes."""
+
+    action: str
+    actor: Actor | None
+    target_type: str = ""
+    target_id: str | int = ""
+    remote: str = ""
+    details: dict[str, Any] | None = None
+    note: str = ""
+    now: datetime | None = None
+
+
+async def record_many(session: AsyncSession, entries: Sequence[Entry]) -> list[int]:
+    """Append several events in the caller's transaction, in order; returns their ids.
+
+    The same rows and hashes as calling `record` once per entry, in three statements
+    instead of three per event (claim the ids, insert the rows, move the head), which is
+    what keeps a booking's write transaction short.
+    """
+    if not entries:
+        return []
+    head = _head_table()
+    claimed = (
+        await session.execute(
+            update(head)
+            .where(head.c.id == HEAD_ROW)
+            .values(last_id=head.c.last_id + len(entries))
+            .returning(head.c.last_id, head.c.last_hash)
+        )
+    ).first()
+    if claimed is None:  # no head row yet (schema made without migrations): one by one
+        return [
+            (
+                await record(
+                    session,
+                    e.action,
+                    actor=e.actor,
+                    target_type=e.target_type,
+                    target_id=e.target_id,
+                    remote=e.remote,
+                    details=e.details,
+                    note=e.note,
+                    now=e.now,
+                )
+            ).id
+            for e in entries
+        ]
+    next_id = int(claimed[0]) - len(entries) + 1
+    prev_hash = str(claimed[1])
+    rows: list[dict[str, Any]] = []
+    for offset, entry in enumerate(entries):
+        actor = entry.actor
+        row: dict[str, Any] = {
+            "id": next_id + offset,
+            "at": _utc(entry.now or utcnow()),
+            "user_id": actor.user_id if actor else None,
+            "user_name": (actor.name if actor else "")[:200],
+            "role": actor.role.value if actor else "",
+            "organisation": (actor.organisation if actor else "")[:64],
+            "action": entry.action[:64],
+            "target_type": entry.target_type[:32],
+            "target_id": str(entry.target_id)[:64],
+            "remote": entry.remote[:64],
+            "details": entry.details or {},
+            "note": entry.note,
+            "prev_hash": prev_hash,
+        }
+        row["hash"] = prev_hash = digest(
+            row["id"],
+            stamp(row["at"]),
+            row["user_id"],
+            row["user_name"],
+            row["role"],
+            row["organisation"],
+            row["action"],
+            row["target_type"],
+            row["target_id"],
+            row["remote"],
+            canonical_json(row["details"]),
+            row["note"],
+            row["prev_hash"],
+        )
+        rows.append(row)
+    await session.execute(insert(AuditEvent), rows)
+    await session.execute(update(head).where(head.c.id == HEAD_ROW).values(last_hash=prev_hash))
+    return [row["id"] for row in rows]
+
+
 def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("naive datetime given; the audit log stores aware UTC times only")

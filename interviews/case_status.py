@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from interviews.access import Actor
-from interviews.audit import record
+from interviews.audit import Entry, record
 from interviews.cases import Case, CaseStatus, CaseStatusChange
 
 S = CaseStatus
@@ -110,6 +110,56 @@ async def change_status(
         now=now,
     )
     return change
+
+
+async def change_status_rows(
+    session: AsyncSession,
+    case_id: int,
+    current: CaseStatus,
+    wanted: CaseStatus,
+    *,
+    actor: Actor | None,
+    reason: str,
+    now: datetime,
+    remote: str = "",
+) -> Entry:
+    """`change_status` for a case not loaded as an object, in two statements; the caller
+    records the returned audit entry (with its own, in one `record_many`).
+
+    The UPDATE only applies while the case is still `current`; a case that moved meanwhile
+    raises TransitionRefused (the caller holds the write lock, so this is a safeguard).
+    """
+    if wanted not in TRANSITIONS[current]:
+        raise TransitionRefused(current, wanted)
+    moved = await session.execute(
+        update(Case)
+        .where(Case.id == case_id, Case.status == current.value)
+        .values(status=wanted.value, updated_at=now, version=Case.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise TransitionRefused(current, wanted)
+    await session.execute(
+        insert(CaseStatusChange).values(
+            case_id=case_id,
+            at=now,
+            user_id=actor.user_id if actor else None,
+            user_name=actor.name if actor else "",
+            from_status=current.value,
+            to_status=wanted.value,
+            reason=reason,
+        )
+    )
+    return Entry(
+        "case.status",
+        actor,
+        target_type="case",
+        target_id=case_id,
+        remote=remote,
+        details={"from": current.value, "to": wanted.value},
+        note=reason,
+        now=now,
+    )
 
 
 async def status_history(session: AsyncSession, case_id: int) -> list[CaseStatusChange]:

@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
+from interviews import sqlite_driver
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 NAMING = {
@@ -63,7 +65,11 @@ def utcnow() -> datetime:
 def make_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite gets WAL, foreign keys and a busy timeout for concurrent writers."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        connect_args: dict[str, Any] = {"timeout": 30}
+        if url.startswith("sqlite+aiosqlite"):
+            # One hop to aiosqlite's thread per statement (see sqlite_driver).
+            connect_args["async_creator_fn"] = sqlite_driver.connect
+        engine = create_async_engine(url, connect_args=connect_args)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

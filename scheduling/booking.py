@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from interviews.access import Action, Actor
 from interviews.accounts import Role, User
-from interviews.audit import record
+from interviews.audit import Entry, record, record_many
 from interviews.case_access import load_case
-from interviews.case_status import change_status
+from interviews.case_status import change_status, change_status_rows
 from interviews.cases import Case, CaseStatus
 from interviews.consulates import Consulate
 from scheduling import zones
@@ -36,13 +36,15 @@ from scheduling.booking_rules import (
     BookingError,
     RescheduleIn,
     check_case,
+    checked_case_status,
     checked_slot,
     consulate_for,
     load_interview,
     people_for,
     recheck,
 )
-from scheduling.followups import Policy, notify, schedule_timed
+from scheduling.followups import Policy, notice_jobs, notify, schedule_timed, timed_jobs
+from scheduling.jobs import enqueue_many
 from scheduling.notify import MailEvent
 from scheduling.search import SearchContext
 from scheduling.slots import Slot
@@ -58,13 +60,10 @@ class Change:
     remote: str = ""
 
 
-async def _audit(
-    session: AsyncSession, action: str, interview: Interview, change: Change, **details: Any
-) -> None:
-    await record(
-        session,
+def _entry(action: str, interview: Interview, change: Change, **details: Any) -> Entry:
+    return Entry(
         action,
-        actor=change.actor,
+        change.actor,
         target_type="interview",
         target_id=interview.id,
         remote=change.remote,
@@ -76,6 +75,12 @@ async def _audit(
         note=interview.reason if action in {"interview.decline", "interview.cancel"} else "",
         now=change.now,
     )
+
+
+async def _audit(
+    session: AsyncSession, action: str, interview: Interview, change: Change, **details: Any
+) -> None:
+    await record_many(session, [_entry(action, interview, change, **details)])
 
 
 async def request_interview(
@@ -99,15 +104,13 @@ async def request_interview(
         )
         requester = await session.get(User, change.actor.user_id)
     async with gate.transaction() as session:
-        case = await session.get(Case, data.case_id)
-        if case is None:
-            raise BookingError(409, "conflict", "The case is gone.")
-        await check_case(session, case)
+        # Everything here holds the write lock: a few statements, each doing several rows.
+        status = await checked_case_status(session, found.id)
         await recheck(session, context, slot)
         interview = Interview(
-            case_id=case.id,
+            case_id=found.id,
             consulate_id=consulate.id,
-            facility_id=case.facility_id,
+            facility_id=found.facility_id,
             consul_id=slot.consul_id,
             interpreter_id=slot.interpreter_id,
             language=context.interpreters[slot.interpreter_id].spoken
@@ -128,21 +131,27 @@ async def request_interview(
         )
         session.add(interview)
         await session.flush()
-        if case.case_status is not CaseStatus.INTERVIEW_REQUESTED:
-            await change_status(
-                session,
-                case,
-                CaseStatus.INTERVIEW_REQUESTED,
-                actor=change.actor,
-                reason=f"interview {interview.id} requested",
-                now=change.now,
-                remote=change.remote,
+        events: list[Entry] = []
+        if status is not CaseStatus.INTERVIEW_REQUESTED:
+            events.append(
+                await change_status_rows(
+                    session,
+                    found.id,
+                    status,
+                    CaseStatus.INTERVIEW_REQUESTED,
+                    actor=change.actor,
+                    reason=f"interview {interview.id} requested",
+                    now=change.now,
+                    remote=change.remote,
+                )
             )
-        await _audit(session, "interview.request", interview, change, consulate_id=consulate.id)
-        await notify(
-            session, interview, MailEvent.REQUESTED, interview.participants, now=change.now
+        events.append(_entry("interview.request", interview, change, consulate_id=consulate.id))
+        await record_many(session, events)
+        await enqueue_many(
+            session,
+            notice_jobs(interview, MailEvent.REQUESTED, interview.participants, now=change.now)
+            + timed_jobs(interview, policy, now=change.now),
         )
-        await schedule_timed(session, interview, policy, now=change.now, new=True)
         return interview
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from interviews.access import Action, Actor, Forbidden, authorize
@@ -246,8 +246,7 @@ def _raise_for(problems: list[Problem], context: SearchContext, slot: Slot) -> N
     )
 
 
-async def check_case(session: AsyncSession, case: Case, exclude: int | None = None) -> None:
-    status = case.case_status
+def _check_status(status: CaseStatus) -> None:
     if status.closed:
         raise BookingError(409, "case_closed", "The case is closed.")
     if (
@@ -257,12 +256,18 @@ async def check_case(session: AsyncSession, case: Case, exclude: int | None = No
         raise BookingError(
             409, "case_status", f"A case that is {status.value} cannot have an interview booked."
         )
+
+
+def _active_interview(case_id: int, exclude: int | None) -> Select[int]:
     query = select(Interview.id).where(
-        Interview.case_id == case.id, Interview.status.in_(ACTIVE_VALUES)
+        Interview.case_id == case_id, Interview.status.in_(ACTIVE_VALUES)
     )
     if exclude is not None:
         query = query.where(Interview.id != exclude)
-    other = await session.scalar(query.limit(1))
+    return query.limit(1)
+
+
+def _refuse_other(other: int | None) -> None:
     if other is not None:
         raise BookingError(
             409,
@@ -270,6 +275,31 @@ async def check_case(session: AsyncSession, case: Case, exclude: int | None = No
             "The case already has an interview requested or confirmed.",
             details={"interview_id": other},
         )
+
+
+async def check_case(session: AsyncSession, case: Case, exclude: int | None = None) -> None:
+    """Refuse a booking for a closed case, one whose status path allows none, or one that
+    already has a requested or confirmed interview."""
+    _check_status(case.case_status)
+    _refuse_other(await session.scalar(_active_interview(case.id, exclude)))
+
+
+async def checked_case_status(session: AsyncSession, case_id: int) -> CaseStatus:
+    """`check_case` by id in one statement (the case's status and any active interview of
+    it), for the write transaction; returns the status."""
+    row = (
+        await session.execute(
+            select(Case.status, _active_interview(case_id, None).scalar_subquery()).where(
+                Case.id == case_id
+            )
+        )
+    ).first()
+    if row is None:
+        raise BookingError(409, "conflict", "The case is gone.")
+    status = CaseStatus(row[0])
+    _check_status(status)
+    _refuse_other(row[1])
+    return status
 
 
 # -- participants -------------------------------------------------------------------------

@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.appointments import Interview, Participant, ParticipantRole
-from scheduling.jobs import JobStatus, ScheduledJob, cancel_pending, enqueue
+from scheduling.jobs import JobStatus, ScheduledJob, cancel_pending, enqueue_many, job_row
 from scheduling.notify import MailEvent
 
 MAIL = "mail.interview"
@@ -41,18 +42,12 @@ def subject(interview: Interview) -> str:
     return f"interview:{interview.id}"
 
 
-async def notify(
-    session: AsyncSession,
-    interview: Interview,
-    event: MailEvent,
-    people: Iterable[Participant],
-    *,
-    now: datetime,
-) -> None:
-    """Queue one message per person, due now."""
-    for person in people:
-        await enqueue(
-            session,
+def notice_jobs(
+    interview: Interview, event: MailEvent, people: Iterable[Participant], *, now: datetime
+) -> list[dict[str, Any]]:
+    """One message per person, due now, as job rows (participants need their ids)."""
+    return [
+        job_row(
             MAIL,
             now,
             {
@@ -62,8 +57,63 @@ async def notify(
                 "sequence": interview.sequence,
             },
             subject=subject(interview),
-            flush=False,
         )
+        for person in people
+    ]
+
+
+async def notify(
+    session: AsyncSession,
+    interview: Interview,
+    event: MailEvent,
+    people: Iterable[Participant],
+    *,
+    now: datetime,
+) -> None:
+    """Queue one message per person, due now."""
+    await enqueue_many(session, notice_jobs(interview, event, people, now=now))
+
+
+def timed_jobs(interview: Interview, policy: Policy, *, now: datetime) -> list[dict[str, Any]]:
+    """The timed jobs the interview's current state needs, as job rows.
+
+    Requested: expire if the consul has not answered in time (at the latest at the start).
+    Confirmed: reminders 24 h and 15 min before, and the no-show check after the start.
+    """
+    about = subject(interview)
+    if interview.status == "requested":
+        due = min(now + policy.request_expiry, interview.starts_at)
+        payload = {"interview_id": interview.id, "sequence": interview.sequence}
+        return [job_row(EXPIRE, due, payload, subject=about)]
+    rows: list[dict[str, Any]] = []
+    if interview.status == "confirmed":
+        for event, lead in REMINDERS:
+            due = interview.starts_at - lead
+            if due <= now:
+                continue  # too late for this reminder: the confirmation itself is the notice
+            rows.extend(
+                job_row(
+                    MAIL,
+                    due,
+                    {
+                        "interview_id": interview.id,
+                        "participant_id": person.id,
+                        "event": event.value,
+                        "sequence": interview.sequence,
+                    },
+                    subject=about,
+                )
+                for person in interview.current_participants()
+            )
+        rows.append(
+            job_row(
+                NO_SHOW,
+                interview.starts_at + policy.no_show_grace,
+                {"interview_id": interview.id, "sequence": interview.sequence},
+                subject=about,
+            )
+        )
+    return rows
 
 
 async def schedule_timed(
@@ -74,49 +124,12 @@ async def schedule_timed(
     now: datetime,
     new: bool = False,
 ) -> None:
-    """Replace the interview's pending timed jobs with those its current state needs.
-
-    Requested: expire if the consul has not answered in time (at the latest at the start).
-    Confirmed: reminders 24 h and 15 min before, and the no-show check after the start.
-    """
+    """Replace the interview's pending timed jobs with those its current state needs
+    (`timed_jobs`)."""
     if not new:  # a new interview has nothing to cancel yet
         await cancel_pending(session, subject(interview), (EXPIRE, NO_SHOW), now=now)
         await _cancel_reminders(session, interview, now)
-    if interview.status == "requested":
-        due = min(now + policy.request_expiry, interview.starts_at)
-        await enqueue(
-            session,
-            EXPIRE,
-            due,
-            {"interview_id": interview.id, "sequence": interview.sequence},
-            subject=subject(interview),
-            flush=False,
-        )
-    elif interview.status == "confirmed":
-        for event, lead in REMINDERS:
-            due = interview.starts_at - lead
-            if due <= now:
-                continue  # too late for this reminder: the confirmation itself is the notice
-            for person in interview.current_participants():
-                await enqueue(
-                    session,
-                    MAIL,
-                    due,
-                    {
-                        "interview_id": interview.id,
-                        "participant_id": person.id,
-                        "event": event.value,
-                        "sequence": interview.sequence,
-                    },
-                    subject=subject(interview),
-                )
-        await enqueue(
-            session,
-            NO_SHOW,
-            interview.starts_at + policy.no_show_grace,
-            {"interview_id": interview.id, "sequence": interview.sequence},
-            subject=subject(interview),
-        )
+    await enqueue_many(session, timed_jobs(interview, policy, now=now))
 
 
 async def _cancel_reminders(session: AsyncSession, interview: Interview, now: datetime) -> None:

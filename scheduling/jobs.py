@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, select, update
+from sqlalchemy import JSON, Index, Integer, String, Text, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -104,6 +104,29 @@ async def enqueue(
     if flush:
         await session.flush()
     return job
+
+
+def job_row(
+    kind: str, due_at: datetime, payload: dict[str, Any], *, subject: str = ""
+) -> dict[str, Any]:
+    """A pending job without a key, as a row for `enqueue_many`."""
+    return {
+        "kind": kind,
+        "subject": subject,
+        "key": None,
+        "due_at": due_at,
+        "payload": payload,
+        "status": JobStatus.PENDING.value,
+        "attempts": 0,
+        "last_error": "",
+        "created_at": utcnow(),
+    }
+
+
+async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Add several keyless jobs (`job_row`) in the caller's transaction, in one statement."""
+    if rows:
+        await session.execute(insert(ScheduledJob), rows)
 
 
 async def cancel_pending(
@@ -206,30 +229,29 @@ class JobRunner:
                     .limit(self.batch)
                 )
             ).all()
-            claimed = []
-            for job_id in candidates:
-                # Conditional on the state we saw: another runner that got there first wins.
-                result = await session.execute(
-                    update(ScheduledJob)
-                    .where(
-                        ScheduledJob.id == job_id,
-                        (ScheduledJob.status == JobStatus.PENDING.value)
-                        | (
-                            (ScheduledJob.status == JobStatus.RUNNING.value)
-                            & (ScheduledJob.lease_until < now)
-                        ),
-                    )
-                    .values(
-                        status=JobStatus.RUNNING.value,
-                        attempts=ScheduledJob.attempts + 1,
-                        lease_until=now + self.lease,
-                    )
+            if not candidates:
+                return []
+            # One conditional UPDATE for the batch, on the state we saw: of several runners
+            # (or processes) only the one that moves a row from pending wins it.
+            claimed = await session.scalars(
+                update(ScheduledJob)
+                .where(
+                    ScheduledJob.id.in_(candidates),
+                    (ScheduledJob.status == JobStatus.PENDING.value)
+                    | (
+                        (ScheduledJob.status == JobStatus.RUNNING.value)
+                        & (ScheduledJob.lease_until < now)
+                    ),
                 )
-                if getattr(result, "rowcount", 0) == 1:
-                    job = await session.get(ScheduledJob, job_id, populate_existing=True)
-                    if job is not None:
-                        claimed.append(job)
-            return claimed
+                .values(
+                    status=JobStatus.RUNNING.value,
+                    attempts=ScheduledJob.attempts + 1,
+                    lease_until=now + self.lease,
+                )
+                .returning(ScheduledJob),
+                execution_options={"populate_existing": True},
+            )
+            return sorted(claimed.all(), key=lambda job: (job.due_at, job.id))
 
     async def _run(self, job: ScheduledJob, now: datetime) -> str | None:
         """Run one job's handler; the error text when it failed."""
@@ -245,12 +267,26 @@ class JobRunner:
 
     async def _finish(self, outcomes: list[tuple[ScheduledJob, str | None]], now: datetime) -> None:
         # One write transaction for the whole batch: writers queue for one lock on SQLite.
+        done = [job.id for job, error in outcomes if error is None]
         async with self.gate.transaction() as session:
+            if done:  # the usual case: the whole batch in one statement
+                await session.execute(
+                    update(ScheduledJob)
+                    .where(
+                        ScheduledJob.id.in_(done), ScheduledJob.status == JobStatus.RUNNING.value
+                    )
+                    .values(
+                        status=JobStatus.DONE.value,
+                        finished_at=now,
+                        last_error="",
+                        lease_until=None,
+                    )
+                )
             for job, error in outcomes:
-                values: dict[str, Any] = {"lease_until": None}
                 if error is None:
-                    values.update(status=JobStatus.DONE.value, finished_at=now, last_error="")
-                elif job.attempts >= MAX_ATTEMPTS or job.kind not in self.handlers:
+                    continue
+                values: dict[str, Any] = {"lease_until": None}
+                if job.attempts >= MAX_ATTEMPTS or job.kind not in self.handlers:
                     values.update(status=JobStatus.FAILED.value, finished_at=now, last_error=error)
                 else:
                     # Back off: 1, 4, 9, 16 minutes.

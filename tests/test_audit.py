@@ -28,9 +28,11 @@ from interviews.audit import (
     AuditEvent,
     AuditHead,
     ChainReport,
+    Entry,
     canonical_json,
     digest,
     record,
+    record_many,
     stamp,
     verify_chain,
 )
@@ -303,6 +305,48 @@ async def test_concurrent_writers_never_fork_the_chain(db: Sessions) -> None:
     report = await _verify(db)
     assert report.ok, report.problem
     assert report.rows == writers * each
+
+
+async def test_record_many_writes_what_record_would_and_keeps_one_chain(db: Sessions) -> None:
+    """A batch (as a booking writes) gives the rows and hashes of one `record` per event,
+    in order, also while single writers append at the same time."""
+    moment = datetime(2026, 3, 2, 12, 0, 0, 123456, tzinfo=UTC)
+    entries = [
+        Entry("case.status", ACTOR, "case", 5, "10.0.0.9", {"from": "open"}, "why", moment),
+        Entry("interview.request", None, "interview", 9, details={"case_id": 5}, now=moment),
+    ]
+
+    async def batch(times: int) -> list[list[int]]:
+        written = []
+        for _ in range(times):
+            async with db() as session, session.begin():
+                written.append(await record_many(session, entries))
+                await asyncio.sleep(0)
+        return written
+
+    async def single(times: int) -> None:
+        for i in range(times):
+            async with db() as session, session.begin():
+                await record(session, "case.view", actor=ACTOR, target_id=i)
+                await asyncio.sleep(0)
+
+    batches, _ = await asyncio.gather(batch(5), single(5))
+    assert all(second == first + 1 for first, second in batches)
+    report = await _verify(db)
+    assert report.ok, report.problem
+    assert report.rows == 15
+    async with db() as session:
+        rows = (
+            await session.scalars(select(AuditEvent).where(AuditEvent.id.in_(batches[0])))
+        ).all()
+    first, second = sorted(rows, key=lambda row: row.id)
+    assert (first.action, first.user_id, first.target_id, first.remote, first.note) == (
+        "case.status", 7, "5", "10.0.0.9", "why"
+    )  # fmt: skip
+    assert (second.action, second.user_id, second.role, second.prev_hash) == (
+        "interview.request", None, "", first.hash
+    )  # fmt: skip
+    assert first.at == moment and first.details == {"from": "open"}
 
 
 async def test_two_engines_writing_at_once_share_one_chain(db: Sessions, database_url: str) -> None:
