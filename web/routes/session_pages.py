@@ -6,19 +6,15 @@ from their calendar. Consuls see the shared case file beside the video.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pycountry
 from aiohttp import web
 
 from interviews import codes
-from interviews.access import Actor, Forbidden
-from interviews.accounts import User
-from interviews.case_access import CaseNotFound, load_case
 from scheduling.appointments import Interview
-from signaling.admission import Entrant, Refused
+from signaling.admission import Refused
 from web.keys import CATALOGS, SESSIONMAKER
 from web.request_tools import signed_in
+from web.routes.session_case import case_file
 from web.routes.session_common import refused_error, request_entrant
 from web.templating import page_language, render
 
@@ -56,28 +52,6 @@ SCRIPT_STRINGS = (
 )
 
 
-async def _case_panel(
-    entrant: Entrant, interview: Interview, session: Any
-) -> dict[str, Any] | None:
-    """The shared case file for a consul's side panel, or None for others."""
-    if entrant.role != "consul" or entrant.user_id is None:
-        return None
-    user = await session.get(User, entrant.user_id)
-    if user is None:
-        return None
-    try:
-        case = await load_case(session, Actor.of(user), interview.case_id)
-    except (Forbidden, CaseNotFound):
-        return {"shared": False}
-    return {
-        "shared": True,
-        "id": case.id,
-        "reference": case.reference,
-        "name": f"{case.given_names} {case.family_name}".strip(),
-        "nationality": case.claimed_nationality,
-    }
-
-
 @routes.get(r"/session/{id:\d+}")
 async def session_page(request: web.Request) -> web.Response:
     """The device check, lobby and call for one interview."""
@@ -92,7 +66,7 @@ async def session_page(request: web.Request) -> web.Response:
     async with request.app[SESSIONMAKER]() as session:
         interview = await session.get(Interview, interview_id)
         assert interview is not None
-        panel = await _case_panel(entrant, interview, session)
+    case = await case_file(request, entrant, interview)
     language = page_language(request)
     gettext = request.app[CATALOGS].get(language).gettext
     context = {
@@ -100,11 +74,8 @@ async def session_page(request: web.Request) -> web.Response:
         "entrant": entrant,
         "role_label": entrant.role,
         "caption_languages": _caption_languages(entrant.language, language),
-        "case": panel,
+        "case_file": case,
         "strings": {text: gettext(text) for text in SCRIPT_STRINGS},
-        "nationality": codes.country_name(panel["nationality"], language)
-        if panel and panel.get("shared")
-        else "",
     }
     return render("session/session.html", request, context)
 
