@@ -49,6 +49,19 @@ SCRIPT_STRINGS = (
     "(host)",
     "You",
     "in the lobby",
+    # The connectivity check beside the device preview.
+    "Live connection: {ms} ms round trip.",
+    "Live connection: blocked.",
+    "Network paths found: {types}.",
+    "No network path found.",
+    "Test call to the server: connected.",
+    "Test call to the server: failed.",
+    "The live connection (WebSocket) is blocked: ask your IT team to allow secure WebSockets "
+    "to this site, or try another network.",
+    "No relay address was found: the TURN server cannot be reached. Tell the organisers of "
+    "the interview.",
+    "Sound and video may not get through from this network. Try another network (for "
+    "example a phone's hotspot), or ask your IT team to allow UDP traffic to this server.",
 )
 
 
