@@ -203,6 +203,10 @@ class Session:
                 return False
             if isinstance(message, Join):
                 break
+            if isinstance(message, Simple) and message.type == "ping":
+                # The pre-join connectivity check measures the round trip before joining.
+                await self.send_now({"type": "pong"})
+                continue
             if not await self.strike("join_first", "Send a join message first.", message.type):
                 return False
         entrant = self.entrant

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import aioice.ice
-from aiortc import RTCConfiguration, RTCIceServer
+from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,14 @@ def ice_servers(settings: IceSettings, label: str, now: datetime) -> list[dict[s
 
 
 def rtc_configuration(settings: IceSettings, label: str, now: datetime) -> RTCConfiguration:
-    """The aiortc configuration for the server's peer: the same servers, never a default."""
+    """The aiortc configuration for the server's peer: the same servers, never a default,
+    and the same relay-only policy the browsers get (no host or server-reflexive candidates
+    from the server either, so its address is never handed out)."""
     return RTCConfiguration(
-        iceServers=[RTCIceServer(**server) for server in ice_servers(settings, label, now)]
+        iceServers=[RTCIceServer(**server) for server in ice_servers(settings, label, now)],
+        iceTransportPolicy=RTCIceTransportPolicy.RELAY
+        if settings.relay_only
+        else RTCIceTransportPolicy.ALL,
     )
 
 

@@ -86,6 +86,7 @@ class ServerMedia:
         self.executor = ThreadPoolExecutor(writer_threads, thread_name_prefix="recorder")
         self.peers: dict[str, tuple[ServerPeer, _PeerRecording]] = {}
         self.attempts: dict[str, int] = {}
+        self.closing: set[asyncio.Task[None]] = set()  # peers being hung up
         # Told of each new peer (captions attach to its audio): see signaling.captions_session.
         self.on_peer: Callable[[Room, Member, ServerPeer], Awaitable[None]] | None = None
 
@@ -121,6 +122,9 @@ class ServerMedia:
         except (ValueError, RuntimeError) as error:
             await self._hang_up(member)
             raise RoomError("bad_offer", f"The offer could not be used: {error}") from None
+        except BaseException:
+            await self._hang_up(member)  # cancelled mid-answer: close what was gathered
+            raise
         member.send({"type": "answer", "from": SERVER_PEER, "sdp": sdp})
         if self.on_peer is not None:
             await self.on_peer(room, member, peer)
@@ -154,9 +158,21 @@ class ServerMedia:
 
     async def _hang_up(self, member: Member) -> None:
         found = self.peers.pop(member.peer_id, None)
-        if found is not None:
-            peer, recording = found
+        if found is None:
+            return
+        # Closing runs in a task of its own that the caller's cancellation cannot stop: a
+        # connection handler cancelled mid-close (a browser gone, a server shutting down)
+        # would leave aiortc's close() half done, and it cannot be resumed (a second call
+        # waits forever), so the peer's ICE sockets and decoder threads stayed behind.
+        task = asyncio.get_running_loop().create_task(self._close_peer(*found))
+        self.closing.add(task)
+        task.add_done_callback(self.closing.discard)
+        await asyncio.shield(task)
+
+    async def _close_peer(self, peer: ServerPeer, recording: _PeerRecording) -> None:
+        try:
             await peer.close()
+        finally:
             await recording.close()
 
     async def left(self, room: Room, member: Member) -> None:
@@ -175,4 +191,6 @@ class ServerMedia:
         """Shut down: hang up everyone, then let the writers finish the files."""
         for _peer, recording in list(self.peers.values()):
             await self._hang_up(recording.member)
+        if self.closing:
+            await asyncio.gather(*self.closing, return_exceptions=True)
         await asyncio.get_running_loop().run_in_executor(None, self.executor.shutdown, True)

@@ -6,12 +6,13 @@ each sees the other two videos playing, and the server records all three.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from signaling.records import recordings
@@ -33,19 +34,12 @@ FRAMES_ADVANCING = """() => {
   const videos = [...document.querySelectorAll('video.remote')];
   return videos.length === 2 && videos.every((v) => v.videoWidth > 0 && v.currentTime > 0);
 }"""
+TILES = """() => [...document.querySelectorAll('.tile')].map((t) => {
+  const v = t.querySelector('video');
+  return [t.id, t.dataset.state, v.videoWidth, v.currentTime, v.readyState];
+})"""
 FRAME_COUNTS = """() => [...document.querySelectorAll('video.remote')]
   .map((v) => v.getVideoPlaybackQuality().totalVideoFrames)"""
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """SQLite only for this test: its subject is the browsers' media, not the database.
-
-    On PostgreSQL it fails inside the full suite (frames never advance within 60 s) yet
-    passes alone; until that is understood the PostgreSQL path of sessions is covered by
-    the aiortc tests (test_signaling*, test_recording*, test_turn*), which run on both.
-    """
-    return f"sqlite+aiosqlite:///{tmp_path / 'consulink.db'}"
 
 
 @pytest.fixture
@@ -100,11 +94,37 @@ async def test_three_browsers_see_each_other_and_the_server_records_them(
             await asyncio.sleep(0.1)
 
     watcher = asyncio.get_running_loop().create_task(watch_recordings())
+    try:
+        await _call(host, others, interviews, db, settings, first_seen, all_started)
+    finally:
+        # A failed wait must not leave the watcher (and its database connection) running.
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        for page in [host, *others]:
+            await page.context.close()
+
+
+async def _call(
+    host: Page,
+    others: list[Page],
+    interviews: Interviews,
+    db: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    first_seen: dict[int, float],
+    all_started: asyncio.Event,
+) -> None:
+    a = interviews.a
     await host.get_by_role("button", name="Open the session").click()
     pages = [host, *others]
     for page in pages:
         # Poll on a timer: requestAnimationFrame stalls in pages that are not in front.
-        await page.wait_for_function(FRAMES_ADVANCING, polling=250, timeout=60_000)
+        try:
+            await page.wait_for_function(FRAMES_ADVANCING, polling=250, timeout=60_000)
+        except PlaywrightTimeout:
+            raise AssertionError(
+                f"no video on page {pages.index(page)}: {await page.evaluate(TILES)}"
+            ) from None
         before: list[int] = await page.evaluate(FRAME_COUNTS)
         await page.wait_for_timeout(1000)
         after: list[int] = await page.evaluate(FRAME_COUNTS)
@@ -113,7 +133,6 @@ async def test_three_browsers_see_each_other_and_the_server_records_them(
 
     async with asyncio.timeout(45):
         await all_started.wait()
-    watcher.cancel()
     await asyncio.sleep(2)
     await host.get_by_role("button", name="End for everyone").click()
     ended = time.monotonic()
@@ -132,5 +151,3 @@ async def test_three_browsers_see_each_other_and_the_server_records_them(
         expected = ended - first_seen[row.id]
         played = duration_of(settings.data_dir / "recordings" / row.path)
         assert abs(played - expected) < 1.0, (row.kind, played, expected)
-    for page in pages:
-        await page.context.close()

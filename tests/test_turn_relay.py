@@ -42,6 +42,7 @@ from tests.test_session_support import (  # noqa: F401 - fixtures
     media_participants,
     two_interviews,
 )
+from web.keys import SERVER_MEDIA
 from web.settings import Settings
 
 TURN_SECRET = "turn-test-secret"
@@ -239,6 +240,11 @@ async def test_a_relay_only_call_goes_through_coturn_and_is_recorded(
             assert pairs and all(local == "relay" for local, _remote in pairs), pairs
         for pc in mesh.values():  # both ends relay-only: the far end is a relay too
             assert all(remote == "relay" for _local, remote in _selected_pair_types(pc))
+        # The server's own peers honour the policy too: their end is a relay as well.
+        server_pcs = [peer.pc for peer, _recording in client.app[SERVER_MEDIA].peers.values()]
+        assert len(server_pcs) == 2
+        for pc in server_pcs:
+            assert _selected_pair_types(pc) == {("relay", "relay")}
 
         await asyncio.sleep(max(0.0, CALL_S - (time.monotonic() - started)))
         for signal in (staff, consul):

@@ -20,6 +20,7 @@ from scheduling.scheduler import JobScheduler
 from scheduling.writes import WriteGate
 from signaling.captions_session import LiveCaptions
 from signaling.media import ServerMedia
+from signaling.probe import ConnectivityProbes
 from signaling.rooms import RoomRegistry
 from web.i18n import Catalogs
 from web.settings import Settings
@@ -49,6 +50,8 @@ BOOKING_POLICY = web.AppKey("booking_policy", Policy)
 # Live sessions: the rooms (lobby, admission, signalling) and the server's media peers.
 ROOMS = web.AppKey("rooms", RoomRegistry)
 SERVER_MEDIA = web.AppKey("server_media", ServerMedia)
+# The pre-join connectivity check's short-lived peers.
+PROBES = web.AppKey("probes", ConnectivityProbes)
 # Live captions for every room (the speech model loads once, on the first captioned room).
 LIVE_CAPTIONS = web.AppKey("live_captions", LiveCaptions)
 # Summary assembly: the job handler and the live session's open/close hooks.

@@ -241,6 +241,11 @@ async def _serve(request: web.Request, *, thumbnail: bool) -> web.Response:
             "Content-Disposition": content_disposition(disposition, name),
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "no-store",
+            # The call page shows a document in a frame beside the video; only our own
+            # pages may frame it (others get the site-wide DENY).
+            "X-Frame-Options": "SAMEORIGIN",
+            "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
+            "frame-ancestors 'self'",
         },
     )
 

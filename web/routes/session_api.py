@@ -2,6 +2,7 @@
 
 POST /api/sessions/{id}/passes   {"token": "..."}  -> sets the pass cookie
 GET  /api/sessions/{id}/config                      -> ICE servers and limits
+POST /api/sessions/{id}/probe    {"sdp": "..."}     -> the answer of a short-lived test peer
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from signaling.admission import Refused, entrant_from_token
-from signaling.ice import ice_servers
+from signaling.admission import Entrant, Refused, entrant_from_token
+from signaling.ice import ice_servers, rtc_configuration
+from signaling.probe import TooManyProbes
 from signaling.protocol import MAX_MESSAGE_BYTES
-from web.errors import ApiError
-from web.keys import CLOCK, SECRET_KEY, SESSIONMAKER, SETTINGS
+from web.errors import ApiError, invalid
+from web.keys import CLOCK, PROBES, SECRET_KEY, SESSIONMAKER, SETTINGS
 from web.openapi import error_responses, json_ok
 from web.request_tools import json_body, parse
 from web.routes.session_common import (
@@ -56,18 +58,53 @@ async def exchange(request: web.Request) -> web.Response:
     return response
 
 
-@routes.get(f"/api/sessions/{_ID}/config")
-async def config(request: web.Request) -> web.Response:
-    """What a client needs to connect: ICE servers (with fresh TURN credentials) and limits."""
-    interview_id = int(request.match_info["id"])
+class ProbeIn(BaseModel):
+    """A browser's SDP offer for the connectivity check (a data channel only)."""
+
+    model_config = ConfigDict(extra="forbid")
+    sdp: str = Field(min_length=1, max_length=MAX_MESSAGE_BYTES)
+
+
+async def _entrant(request: web.Request, interview_id: int) -> Entrant:
     try:
         entrant = await request_entrant(request, interview_id)
     except Refused as refused:
         raise refused_error(refused) from None
     if entrant is None:
         raise ApiError(401, "unauthorized", "Open your join link or sign in first.")
+    return entrant
+
+
+def _label(interview_id: int, entrant: Entrant) -> str:
+    """Whose TURN credentials these are (shows in the TURN server's log)."""
+    return f"{interview_id}-{entrant.participant_id or 'u' + str(entrant.user_id)}"
+
+
+@routes.post(f"/api/sessions/{_ID}/probe")
+async def probe(request: web.Request) -> web.Response:
+    """Answer a connectivity-check offer with a test peer using the server's ICE settings."""
+    interview_id = int(request.match_info["id"])
+    entrant = await _entrant(request, interview_id)
+    body = parse(ProbeIn, await json_body(request))
+    configuration = rtc_configuration(
+        ice_settings(request.app[SETTINGS]), _label(interview_id, entrant), request.app[CLOCK]()
+    )
+    try:
+        sdp = await request.app[PROBES].answer(configuration, body.sdp)
+    except TooManyProbes:
+        raise ApiError(503, "busy", "Too many connection checks at once; try again.") from None
+    except Exception as error:  # aiortc refuses unusable SDP with assorted exception types
+        raise invalid([{"field": "sdp", "message": f"not a usable offer: {error}"}]) from None
+    return web.json_response({"type": "answer", "sdp": sdp})
+
+
+@routes.get(f"/api/sessions/{_ID}/config")
+async def config(request: web.Request) -> web.Response:
+    """What a client needs to connect: ICE servers (with fresh TURN credentials) and limits."""
+    interview_id = int(request.match_info["id"])
+    entrant = await _entrant(request, interview_id)
     settings = request.app[SETTINGS]
-    label = f"{interview_id}-{entrant.participant_id or 'u' + str(entrant.user_id)}"
+    label = _label(interview_id, entrant)
     body: dict[str, Any] = {
         "interview_id": interview_id,
         "role": entrant.role,
@@ -89,6 +126,15 @@ OPENAPI = {
             "responses": {
                 "200": json_ok("The person the token names; the pass cookie is set"),
                 **error_responses(400, 403, 404, 415),
+            },
+        }
+    },
+    "/api/sessions/{id}/probe": {
+        "post": {
+            "summary": "Connectivity check: answer an SDP offer with a short-lived test peer",
+            "responses": {
+                "200": json_ok("The test peer's SDP answer, all candidates included"),
+                **error_responses(400, 401, 403, 404, 415, 503),
             },
         }
     },

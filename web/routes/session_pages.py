@@ -6,19 +6,15 @@ from their calendar. Consuls see the shared case file beside the video.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pycountry
 from aiohttp import web
 
 from interviews import codes
-from interviews.access import Actor, Forbidden
-from interviews.accounts import User
-from interviews.case_access import CaseNotFound, load_case
 from scheduling.appointments import Interview
-from signaling.admission import Entrant, Refused
+from signaling.admission import Refused
 from web.keys import CATALOGS, SESSIONMAKER
 from web.request_tools import signed_in
+from web.routes.session_case import case_file
 from web.routes.session_common import refused_error, request_entrant
 from web.templating import page_language, render
 
@@ -53,29 +49,20 @@ SCRIPT_STRINGS = (
     "(host)",
     "You",
     "in the lobby",
+    # The connectivity check beside the device preview.
+    "Live connection: {ms} ms round trip.",
+    "Live connection: blocked.",
+    "Network paths found: {types}.",
+    "No network path found.",
+    "Test call to the server: connected.",
+    "Test call to the server: failed.",
+    "The live connection (WebSocket) is blocked: ask your IT team to allow secure WebSockets "
+    "to this site, or try another network.",
+    "No relay address was found: the TURN server cannot be reached. Tell the organisers of "
+    "the interview.",
+    "Sound and video may not get through from this network. Try another network (for "
+    "example a phone's hotspot), or ask your IT team to allow UDP traffic to this server.",
 )
-
-
-async def _case_panel(
-    entrant: Entrant, interview: Interview, session: Any
-) -> dict[str, Any] | None:
-    """The shared case file for a consul's side panel, or None for others."""
-    if entrant.role != "consul" or entrant.user_id is None:
-        return None
-    user = await session.get(User, entrant.user_id)
-    if user is None:
-        return None
-    try:
-        case = await load_case(session, Actor.of(user), interview.case_id)
-    except (Forbidden, CaseNotFound):
-        return {"shared": False}
-    return {
-        "shared": True,
-        "id": case.id,
-        "reference": case.reference,
-        "name": f"{case.given_names} {case.family_name}".strip(),
-        "nationality": case.claimed_nationality,
-    }
 
 
 @routes.get(r"/session/{id:\d+}")
@@ -92,7 +79,7 @@ async def session_page(request: web.Request) -> web.Response:
     async with request.app[SESSIONMAKER]() as session:
         interview = await session.get(Interview, interview_id)
         assert interview is not None
-        panel = await _case_panel(entrant, interview, session)
+    case = await case_file(request, entrant, interview)
     language = page_language(request)
     gettext = request.app[CATALOGS].get(language).gettext
     context = {
@@ -100,11 +87,8 @@ async def session_page(request: web.Request) -> web.Response:
         "entrant": entrant,
         "role_label": entrant.role,
         "caption_languages": _caption_languages(entrant.language, language),
-        "case": panel,
+        "case_file": case,
         "strings": {text: gettext(text) for text in SCRIPT_STRINGS},
-        "nationality": codes.country_name(panel["nationality"], language)
-        if panel and panel.get("shared")
-        else "",
     }
     return render("session/session.html", request, context)
 

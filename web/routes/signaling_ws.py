@@ -16,11 +16,13 @@ from signaling.captions_session import LiveCaptions
 from signaling.connection import Session
 from signaling.ice import allow_loopback_candidates
 from signaling.media import ServerMedia
+from signaling.probe import ConnectivityProbes
 from signaling.protocol import MAX_MESSAGE_BYTES
 from signaling.rooms import RoomRegistry
 from web.keys import (
     CLOCK,
     LIVE_CAPTIONS,
+    PROBES,
     ROOMS,
     SECRET_KEY,
     SERVER_MEDIA,
@@ -45,6 +47,7 @@ async def signaling_context(app: web.Application) -> AsyncIterator[None]:
         ice_settings(settings),
     )
     app[SERVER_MEDIA] = media
+    app[PROBES] = ConnectivityProbes()
     # Captions: the speech model loads on the first captioned room, once for all rooms.
     captions = LiveCaptions(
         settings.caption_config(), app[SESSIONMAKER], lambda: app[CLOCK](), peer_for=media.peer_for
@@ -66,6 +69,8 @@ async def signaling_context(app: web.Application) -> AsyncIterator[None]:
 
 async def close_rooms(app: web.Application) -> None:
     """on_shutdown: close every signalling connection and peer before cleanup runs."""
+    if PROBES in app:
+        await app[PROBES].close()
     if ROOMS in app:
         await app[ROOMS].close()
 

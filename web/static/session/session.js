@@ -109,7 +109,11 @@ function linkTo(peerId) {
 function connectPeers() {
   if (!state.admitted) return;
   const present = new Set(state.roster.filter((p) => p.admitted && p.peer !== state.me).map((p) => p.peer));
-  for (const peerId of present) linkTo(peerId);
+  // Of two peers only the impolite one (the later id) starts the connection; the polite
+  // one makes its side when the offer arrives. Both offering at once (glare) is handled by
+  // perfect negotiation in principle, but Chromium's implicit rollback of a pending offer
+  // sometimes left the polite side gathering no candidates, and the pair never connected.
+  for (const peerId of present) if (state.me > peerId) linkTo(peerId);
   for (const [peerId, link] of state.links) {
     if (!present.has(peerId)) {
       link.close();
@@ -138,6 +142,15 @@ async function onMessage(message) {
   if (state.captions?.handle(message)) return;
   switch (message.type) {
     case "welcome":
+      if (state.me && state.me !== message.peer) {
+        // Back after a dropped socket with a new peer id: the others now connect to that
+        // id, so the connections made under the old one are of no use any more.
+        for (const [peerId, link] of state.links) {
+          link.close();
+          document.getElementById(`tile-${peerId}`)?.remove();
+        }
+        state.links.clear();
+      }
       state.me = message.peer;
       state.host = message.host;
       state.retry = 0;
