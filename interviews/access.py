@@ -46,6 +46,8 @@ class Action(StrEnum):
     QUESTIONNAIRE_EDIT = "questionnaire.edit"
     QUESTIONNAIRE_ANSWER = "questionnaire.answer"
     QUESTIONNAIRE_RESULT = "questionnaire.result"
+    RECORDING_PLAY = "recording.play"
+    CASE_HOLD = "case.hold"
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,13 @@ _ROLES: dict[Action, frozenset[Role]] = {
     Action.QUESTIONNAIRE_EDIT: frozenset({Role.ADMIN, Role.CONSUL}),
     Action.QUESTIONNAIRE_ANSWER: frozenset({Role.CONSUL}),
     Action.QUESTIONNAIRE_RESULT: frozenset({Role.ADMIN, Role.STAFF, Role.CONSUL}),
+    # Playback of a session's recording and transcript: the consuls of the interview's
+    # consulate (while the case is shared with it) and the facility's staff. Not admins:
+    # they run the platform, not the cases, and read the audit log instead. Not
+    # interpreters: they took part, but keep no copy of what was said.
+    Action.RECORDING_PLAY: frozenset({Role.STAFF, Role.CONSUL}),
+    # Legal holds suspend retention for a case: the facility's staff or an admin.
+    Action.CASE_HOLD: frozenset({Role.ADMIN, Role.STAFF}),
 }
 
 

@@ -15,6 +15,7 @@ from interviews.consulates import (
 from interviews.db import Base
 from interviews.documents import Document
 from interviews.facilities import Facility
+from interviews.legal_holds import LegalHold
 from interviews.questionnaire_answers import CaseQuestionnaire, QuestionnaireAnswer
 from interviews.questionnaires import Questionnaire, QuestionnaireParameter
 from interviews.sharing import CaseShare, FacilitySupervisor
@@ -56,6 +57,7 @@ __all__ = [
     "InterpreterLanguage",
     "InterpreterProfile",
     "Interview",
+    "LegalHold",
     "LoginSession",
     "Participant",
     "Questionnaire",

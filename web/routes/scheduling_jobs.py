@@ -10,10 +10,12 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from interviews.access import Action, authorize
+from interviews.retention import Storage
 from scheduling.followups import Policy
 from scheduling.jobs import JobRunner, JobStatus, ScheduledJob
 from scheduling.mail import SmtpConfig, make_mailer
 from scheduling.notify import MailSettings
+from scheduling.retention_job import RETENTION, RetentionTask, both
 from scheduling.scheduler import JobScheduler
 from scheduling.tasks import Tasks
 from scheduling.writes import WriteGate
@@ -21,6 +23,7 @@ from web.keys import (
     BOOKING_POLICY,
     CATALOGS,
     CLOCK,
+    DOCUMENT_STORE,
     JOB_RUNNER,
     JOB_SCHEDULER,
     SECRET_KEY,
@@ -84,9 +87,17 @@ async def scheduling_context(app: web.Application) -> AsyncIterator[None]:
         deadline_days=settings.deadline_alert_days,
         alert_at=time(settings.deadline_alert_hour),
     )
+    retention = RetentionTask(
+        settings.retention_policy(),
+        Storage(settings.data_dir / "recordings", app[DOCUMENT_STORE]),
+        time(settings.retention_hour),
+    )
     # Read the clock through the app each time: tests replace it after the app is built.
     runner = JobRunner(
-        gate, lambda: app[CLOCK](), tasks.handlers(), before_pass=tasks.ensure_daily_alert
+        gate,
+        lambda: app[CLOCK](),
+        {**tasks.handlers(), RETENTION: retention.run},
+        before_pass=both(tasks.ensure_daily_alert, retention.ensure_daily),
     )
     scheduler = JobScheduler(runner, poll_seconds=settings.jobs_poll_seconds)
     app[WRITE_GATE] = gate
