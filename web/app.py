@@ -37,6 +37,8 @@ from web.routes import (
     documents_api,
     health,
     join,
+    legal_holds,
+    playback,
     questionnaires_api,
     questionnaires_pages,
     scheduling_api,
@@ -133,6 +135,8 @@ def create_app(settings: Settings) -> web.Application:
         questionnaires_pages,
         session_api,
         session_pages,
+        playback,
+        legal_holds,
         signaling_ws,
     ]
     for module in modules:
