@@ -111,7 +111,8 @@ async def load_playback(session: AsyncSession, actor: Actor | None, interview_id
 
 
 async def load_track(session: AsyncSession, actor: Actor | None, recording_id: int) -> Recording:
-    """One recorded track if `actor` may play its interview (404 before 403: no such track)."""
+    """One recorded track if `actor` may play its interview (roles that never may: 403 first)."""
+    authorize(actor, Action.RECORDING_PLAY)
     row = await session.get(Recording, recording_id)
     if row is None:
         raise PlaybackNotFound(recording_id)

@@ -62,15 +62,22 @@ async def store_case(
     clock: Clock,
     reference: str,
     *,
+    slot: int,
     minor: bool = False,
     unaccompanied: bool = False,
 ) -> Stored:
-    """A case with a booked interview, two recorded tracks, two transcript lines, a document."""
+    """A case with a booked interview, two recorded tracks, two transcript lines, a document.
+
+    Each `slot` is a different past hour pair: the same consul is never booked twice at once
+    (PostgreSQL's exclusion constraints refuse that).
+    """
     store = DocumentStore(
         settings.data_dir / "documents", load_or_create_key(None, settings.data_dir)
     )
     async with db() as session, session.begin():
-        booked: Booked = await book(session, world, clock, reference, minutes_from_now=-70)
+        booked: Booked = await book(
+            session, world, clock, reference, minutes_from_now=-70 - 150 * slot
+        )
         interview_id = booked.interview_id
         case = await session.scalar(select(Case).where(Case.reference == reference))
         assert case is not None
@@ -90,15 +97,15 @@ async def store_case(
                     kind="audio",
                     path=relative,
                     content_type="audio/ogg; codecs=opus",
-                    started_at=clock.now - timedelta(minutes=65),
+                    started_at=clock.now - timedelta(minutes=65 + 150 * slot),
                     offset_ms=0,
-                    ended_at=clock.now - timedelta(minutes=40),
+                    ended_at=clock.now - timedelta(minutes=40 + 150 * slot),
                 )
             )
             session.add(
                 TranscriptLine(
                     interview_id=interview_id,
-                    at=clock.now - timedelta(minutes=60),
+                    at=clock.now - timedelta(minutes=60 + 150 * slot),
                     offset_ms=1000,
                     duration_ms=2000,
                     participant_id=participant_id,
@@ -160,9 +167,9 @@ async def test_the_daily_job_deletes_expired_recordings_and_keeps_the_rest(
     world: World,
     clock: Clock,
 ) -> None:
-    adult = await store_case(db, settings, world, clock, "ADULT-1")
-    child = await store_case(db, settings, world, clock, "MINOR-1", minor=True)
-    held = await store_case(db, settings, world, clock, "HELD-1")
+    adult = await store_case(db, settings, world, clock, "ADULT-1", slot=0)
+    child = await store_case(db, settings, world, clock, "MINOR-1", slot=1, minor=True)
+    held = await store_case(db, settings, world, clock, "HELD-1", slot=2)
     csrf = await sign_in(client, "staff@example.org")
     hold = await client.post(
         f"/api/cases/{held.case_id}/legal-hold",
@@ -233,8 +240,8 @@ async def test_documents_go_a_period_after_the_case_closed_never_while_open(
     world: World,
     clock: Clock,
 ) -> None:
-    closed = await store_case(db, settings, world, clock, "CLOSED-1")
-    still_open = await store_case(db, settings, world, clock, "OPEN-1")
+    closed = await store_case(db, settings, world, clock, "CLOSED-1", slot=0)
+    still_open = await store_case(db, settings, world, clock, "OPEN-1", slot=1)
     await close_case(db, closed.case_id, clock.now)
     runner = client.app[JOB_RUNNER]
     clock.advance(days=364)
@@ -262,7 +269,7 @@ async def test_a_cli_dry_run_lists_and_deletes_nothing_then_a_run_deletes(
 ) -> None:
     """The CLI runs at the real time: here the adult period is one day and the data is old."""
     clock.advance(days=-3)
-    adult = await store_case(db, settings, world, clock, "OLD-1")
+    adult = await store_case(db, settings, world, clock, "OLD-1", slot=0)
     monkeypatch.setenv("CONSULINK_DATABASE_URL", settings.resolved_database_url)
     monkeypatch.setenv("CONSULINK_RETENTION_RECORDINGS_DAYS", json.dumps({"adult": 1}))
     arguments = ["retention", "run", "--data-dir", str(settings.data_dir)]
@@ -323,8 +330,8 @@ async def test_a_run_cut_off_by_a_crash_is_finished_after_the_restart(
     clock: Clock,
     stopper: list[TestClient[Any, Any]],
 ) -> None:
-    first = await store_case(db, settings, world, clock, "CRASH-1")
-    second = await store_case(db, settings, world, clock, "CRASH-2")
+    first = await store_case(db, settings, world, clock, "CRASH-1", slot=0)
+    second = await store_case(db, settings, world, clock, "CRASH-2", slot=1)
     await client.app[JOB_RUNNER].run_due()  # today's pass: schedules the retention job
     clock.advance(days=91)
     async with db() as session, session.begin():
