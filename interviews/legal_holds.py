@@ -84,6 +84,29 @@ async def hold_history(session: AsyncSession, case_id: int) -> list[LegalHold]:
     return list(rows)
 
 
+async def _audit(
+    session: AsyncSession,
+    action: str,
+    case: Case,
+    hold: LegalHold,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+    remote: str,
+) -> None:
+    await record(
+        session,
+        action,
+        actor=actor,
+        target_type="case",
+        target_id=case.id,
+        remote=remote,
+        details={"reference": case.reference, "hold_id": hold.id},
+        note=reason,
+        now=now,
+    )
+
+
 async def set_hold(
     session: AsyncSession, case: Case, reason: str, *, actor: Actor, now: datetime, remote: str = ""
 ) -> LegalHold:
@@ -96,17 +119,7 @@ async def set_hold(
     )
     session.add(hold)
     await session.flush()
-    await record(
-        session,
-        "case.legal_hold.set",
-        actor=actor,
-        target_type="case",
-        target_id=case.id,
-        remote=remote,
-        details={"reference": case.reference, "hold_id": hold.id},
-        note=text,
-        now=now,
-    )
+    await _audit(session, "case.legal_hold.set", case, hold, text, actor, now, remote)
     return hold
 
 
@@ -123,15 +136,5 @@ async def clear_hold(
     hold.cleared_by_name = actor.name
     hold.clear_reason = text
     await session.flush()
-    await record(
-        session,
-        "case.legal_hold.cleared",
-        actor=actor,
-        target_type="case",
-        target_id=case.id,
-        remote=remote,
-        details={"reference": case.reference, "hold_id": hold.id},
-        note=text,
-        now=now,
-    )
+    await _audit(session, "case.legal_hold.cleared", case, hold, text, actor, now, remote)
     return hold

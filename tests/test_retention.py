@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,17 +27,20 @@ from interviews.case_status import change_status
 from interviews.cases import Case, CaseStatus
 from interviews.document_store import DocumentStore, load_or_create_key
 from interviews.documents import Document
-from interviews.retention import AUDIT_ACTION
+from interviews.retention import AUDIT_ACTION, Storage, run_retention
 from scheduling.jobs import JobStatus, ScheduledJob
 from scheduling.retention_job import RETENTION
+from scheduling.writes import WriteGate
 from signaling.records import Recording
 from signaling.transcripts import TranscriptLine
 from tests.conftest import Clock, World, sign_in
+from tests.test_jobs import start_app, stopper
 from tests.test_session_support import Booked, book
 from web import cli
-from web.app import create_app
-from web.keys import CLOCK, JOB_RUNNER
+from web.keys import JOB_RUNNER
 from web.settings import Settings
+
+__all__ = ["start_app", "stopper"]  # fixtures
 
 
 @dataclass
@@ -313,21 +315,13 @@ def test_an_invalid_retention_setting_stops_the_start_naming_it(
     assert not data.exists()  # nothing started, nothing written
 
 
-@pytest.fixture
-async def stopper() -> AsyncIterator[list[TestClient[Any, Any]]]:
-    """Servers to stop at the end, whatever happened."""
-    running: list[TestClient[Any, Any]] = []
-    yield running
-    for started in running:
-        await started.close()
-
-
 async def test_a_run_cut_off_by_a_crash_is_finished_after_the_restart(
     client: TestClient[Any, Any],
     db: async_sessionmaker[AsyncSession],
     settings: Settings,
     world: World,
     clock: Clock,
+    start_app: Callable[[], Any],
     stopper: list[TestClient[Any, Any]],
 ) -> None:
     first = await store_case(db, settings, world, clock, "CRASH-1", slot=0)
@@ -352,9 +346,6 @@ async def test_a_run_cut_off_by_a_crash_is_finished_after_the_restart(
                 lease_until=clock.now + timedelta(minutes=10),
             )
         )
-    from interviews.retention import Storage, run_retention
-    from scheduling.writes import WriteGate
-
     store = DocumentStore(
         settings.data_dir / "documents", load_or_create_key(None, settings.data_dir)
     )
@@ -370,11 +361,8 @@ async def test_a_run_cut_off_by_a_crash_is_finished_after_the_restart(
     await client.close()  # the process is gone
 
     clock.advance(minutes=11)  # the dead run's lease has ended
-    application: web.Application = create_app(settings)
-    application[CLOCK] = clock
-    restarted: TestClient[Any, Any] = TestClient(TestServer(application))
+    restarted = await start_app()
     stopper.append(restarted)
-    await restarted.start_server()
     await restarted.app[JOB_RUNNER].run_due()
     await restarted.app[JOB_RUNNER].idle()
 
