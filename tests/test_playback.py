@@ -14,11 +14,12 @@ from typing import Any
 
 import webvtt
 from aiohttp.test_utils import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interviews.audit import AuditEvent
 from interviews.legal_holds import LegalHold
+from interviews.sharing import CaseShare
 from interviews.webvtt import timestamp
 from scheduling.appointments import Interview
 from signaling.records import Recording, recordings
@@ -131,6 +132,11 @@ async def test_entitled_people_play_each_track_by_range_and_every_playback_is_au
         assert f'data-offset-ms="{row.offset_ms}"' in html
     assert "transcript.vtt" in html and "I was born in Amritsar" in html
     assert await audit_count(db, "session.playback") == 1
+    async with db() as session:
+        interview = await session.get(Interview, interview_id)
+        assert interview is not None
+    case_page = await (await client.get(f"/cases/{interview.case_id}")).text()
+    assert f'href="/session/{interview_id}/playback"' in case_page  # reached from the case
 
     await act_as(client, "consul.in@example.org")
     whole = await client.get(f"/api/recordings/{audio.id}/media")
@@ -188,6 +194,19 @@ async def test_others_are_refused_and_missing_things_are_404(
     assert await audit_count(db, "session.playback") == 0
     assert await audit_count(db, "recording.play") == 0
     assert await audit_count(db, "auth.forbidden") >= 9
+
+    # The consul of the interview's consulate, once the case's share is revoked.
+    async with db() as session, session.begin():
+        interview = await session.get(Interview, interview_id)
+        assert interview is not None
+        await session.execute(
+            update(CaseShare)
+            .where(CaseShare.case_id == interview.case_id)
+            .values(revoked_at=func.now(), revoke_reason="identity established")
+        )
+    await act_as(client, "consul.in@example.org")
+    for url in urls:
+        assert (await client.get(url)).status == 403, url
 
     await act_as(client, "staff@example.org")
     assert (await client.get("/api/recordings/999999/media")).status == 404
