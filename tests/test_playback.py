@@ -137,7 +137,14 @@ async def test_entitled_people_play_each_track_by_range_and_every_playback_is_au
         assert interview is not None
     case_page = await (await client.get(f"/cases/{interview.case_id}")).text()
     assert f'href="/session/{interview_id}/playback"' in case_page  # reached from the case
+    # In Spanish, with the transcript's Spanish translation asked for in its <track>.
+    client.session.cookie_jar.update_cookies({"consulink_lang": "es"})
+    spanish = await (await client.get(f"/session/{interview_id}/playback")).text()
+    client.session.cookie_jar.update_cookies({"consulink_lang": "en"})
+    assert "Grabación de la sesión" in spanish and "Reproducir" in spanish
+    assert "transcript.vtt?lang=spa" in spanish
 
+    assert await audit_count(db, "session.playback") == 2
     await act_as(client, "consul.in@example.org")
     whole = await client.get(f"/api/recordings/{audio.id}/media")
     assert whole.status == 200
