@@ -39,9 +39,9 @@ class Track:
     def duration_ms(self) -> int | None:
         """How long it lasts, when the server saw it end (else the file tells the player)."""
         ended = self.recording.ended_at
-        if ended is None:
+        if ended is None or ended <= self.recording.started_at:
             return None
-        return max(0, round((ended - self.recording.started_at).total_seconds() * 1000))
+        return round((ended - self.recording.started_at).total_seconds() * 1000)
 
 
 @dataclass(frozen=True)

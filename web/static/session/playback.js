@@ -1,9 +1,11 @@
 // Playback of a recorded session: every track on one timeline that starts when the session
 // opened. Each <audio>/<video> carries its offset on that timeline; a playing track leads
 // the clock (so the position is what is heard), and the wall clock carries it across gaps
-// where nobody was recorded. The transcript line under the playhead is highlighted, from
-// the WebVTT <track> cues once loaded (else from the list's own times).
+// where nobody was recorded, and holds while a track that should play is still loading.
+// The transcript line under the playhead is highlighted, from the WebVTT <track> cues once
+// loaded (else from the list's own times).
 
+const HOLD_MS = 5000;
 const root = document.getElementById("playback");
 if (root) {
   start(root);
@@ -14,7 +16,8 @@ function start(root) {
   const media = [...root.querySelectorAll("[data-track]")].map((element) => ({
     element,
     offset: Number(element.dataset.offsetMs) / 1000,
-    known: element.dataset.durationMs === "" ? Infinity : Number(element.dataset.durationMs) / 1000,
+    // Until the file's own duration is known: the server's figure, or open-ended.
+    known: Number(element.dataset.durationMs) > 0 ? Number(element.dataset.durationMs) / 1000 : Infinity,
   }));
   const playButton = document.getElementById("play");
   const seek = document.getElementById("seek");
@@ -30,6 +33,7 @@ function start(root) {
   let playing = false;
   let lastTick = performance.now();
   let current = null;
+  let holdingSince = 0;
 
   const duration = (track) =>
     Number.isFinite(track.element.duration) ? track.element.duration : track.known;
@@ -116,15 +120,34 @@ function start(root) {
   function tick() {
     const now = performance.now();
     if (playing) {
-      const leader = media.find(
-        (t) => !t.element.paused && !t.element.seeking && t.element.readyState >= 2 && within(t, position),
-      );
-      position = leader ? leader.offset + leader.element.currentTime : position + (now - lastTick) / 1000;
-      if (position >= length) {
-        position = length;
-        setPlaying(false);
+      const here = media.filter((t) => within(t, position) && !t.element.error);
+      // Hold the clock while a track that should sound now is still loading (nothing is
+      // fetched before Play: preload="none"), so no one's first words are skipped; give up
+      // on a track that has not loaded in HOLD_MS rather than stall everyone.
+      const loading = here.filter((t) => t.element.readyState < 3 && !t.element.ended);
+      if (loading.length && !holdingSince) holdingSince = now;
+      if (loading.length && now - holdingSince < HOLD_MS) {
+        for (const t of here) {
+          if (t.element.preload !== "auto") {
+            t.element.preload = "auto";
+            if (t.element.readyState === 0) t.element.load();
+          }
+          if (!t.element.paused) t.element.pause();
+        }
+      } else {
+        holdingSince = 0;
+        const leader = here.find(
+          (t) => !t.element.paused && !t.element.seeking && t.element.readyState >= 3,
+        );
+        position = leader
+          ? leader.offset + leader.element.currentTime
+          : position + (now - lastTick) / 1000; // nobody recorded now: carry on by the clock
+        if (position >= length) {
+          position = length;
+          setPlaying(false);
+        }
+        sync(false);
       }
-      sync(false);
     }
     lastTick = now;
     show();
