@@ -41,6 +41,13 @@ from signaling.transcripts import TranscriptLine
 
 Transaction = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 AUDIT_ACTION = "retention.delete"
+# The audit row's target: what `target_id` names (for transcripts, the interview).
+TARGET_TYPES = {
+    RetainedKind.RECORDINGS: "recording",
+    RetainedKind.TRANSCRIPTS: "transcript",
+    RetainedKind.DOCUMENTS: "document",
+    RetainedKind.SUMMARIES: "summary",
+}
 
 
 @dataclass(frozen=True)
@@ -297,7 +304,7 @@ async def _delete_one(
             session,
             AUDIT_ACTION,
             actor=None,
-            target_type=item.kind.value.rstrip("s"),
+            target_type=TARGET_TYPES[item.kind],
             target_id=item.target_id,
             details={
                 "kind": item.kind.value,
