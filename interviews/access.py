@@ -48,6 +48,9 @@ class Action(StrEnum):
     QUESTIONNAIRE_RESULT = "questionnaire.result"
     RECORDING_PLAY = "recording.play"
     CASE_HOLD = "case.hold"
+    OUTCOME_RECORD = "outcome.record"
+    SUMMARY_READ = "summary.read"
+    SUMMARY_ACKNOWLEDGE = "summary.acknowledge"
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,14 @@ _ROLES: dict[Action, frozenset[Role]] = {
     Action.RECORDING_PLAY: frozenset({Role.STAFF, Role.CONSUL}),
     # Legal holds suspend retention for a case: the facility's staff or an admin.
     Action.CASE_HOLD: frozenset({Role.ADMIN, Role.STAFF}),
+    # Outcomes and summaries: the consul of the interview's consulate records the outcome;
+    # that consulate's consuls and the facility's staff read the summary. Interpreters do
+    # not: it holds the case, the questionnaire result and the outcome, which interpreting
+    # does not need (as with cases, which interpreters do not see either). Acknowledging
+    # also needs the person to have taken part (interviews.summary_acknowledgements).
+    Action.OUTCOME_RECORD: frozenset({Role.CONSUL}),
+    Action.SUMMARY_READ: frozenset({Role.ADMIN, Role.STAFF, Role.CONSUL}),
+    Action.SUMMARY_ACKNOWLEDGE: frozenset({Role.STAFF, Role.CONSUL}),
 }
 
 

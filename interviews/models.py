@@ -16,9 +16,11 @@ from interviews.db import Base
 from interviews.documents import Document
 from interviews.facilities import Facility
 from interviews.legal_holds import LegalHold
+from interviews.outcomes import InterviewOutcome
 from interviews.questionnaire_answers import CaseQuestionnaire, QuestionnaireAnswer
 from interviews.questionnaires import Questionnaire, QuestionnaireParameter
 from interviews.sharing import CaseShare, FacilitySupervisor
+from interviews.summaries import SummaryAcknowledgement, SummaryVersion
 from scheduling.appointments import Interview, Participant
 from scheduling.jobs import ScheduledJob
 from scheduling.resources import (
@@ -57,6 +59,7 @@ __all__ = [
     "InterpreterLanguage",
     "InterpreterProfile",
     "Interview",
+    "InterviewOutcome",
     "LegalHold",
     "LoginSession",
     "Participant",
@@ -66,6 +69,8 @@ __all__ = [
     "Recording",
     "ScheduledJob",
     "SessionEvent",
+    "SummaryAcknowledgement",
+    "SummaryVersion",
     "TranscriptLine",
     "User",
     "VideoRoom",

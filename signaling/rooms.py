@@ -122,6 +122,16 @@ class CaptionHost(Protocol):
         """The room is gone."""
 
 
+class Lifecycle(Protocol):
+    """Told when a session opens and closes (the summary's assembly jobs hang on this)."""
+
+    async def opened(self, interview_id: int) -> None:
+        """The host opened the session."""
+
+    async def closed(self, interview_id: int, reason: str) -> None:
+        """The session closed: `ended` by the host, or everyone `left` an open session."""
+
+
 class RoomError(Exception):
     """A message the room refuses, with a code for the error reply."""
 
@@ -175,8 +185,12 @@ class RoomRegistry:
         record_video: bool,
         media: MediaHost | None = None,
         captions: CaptionHost | None = None,
+        lifecycle: Lifecycle | None = None,
     ) -> None:
         self.rooms: dict[int, Room] = {}
+        self.lifecycle = lifecycle
+        # Set at server shutdown: people dropped by a restart have not "left" the session.
+        self.shutting_down = False
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.record_video = record_video
@@ -263,6 +277,7 @@ class RoomRegistry:
         room.state = "open"
         room.opened_at = self.clock()
         await self.record(room, EventKind.OPEN, host, record_video=room.record_video)
+        await self._tell("opened", room.interview_id)
         for member in list(room.members.values()):
             if member.entrant.invited and not member.admitted:
                 member.admitted = True
@@ -379,6 +394,9 @@ class RoomRegistry:
             await self.captions.room_closed(room)
         if self.media is not None:
             await self.media.room_closed(room)
+        # After the recordings are closed, so the summary names their ends; before the
+        # sockets close, so whoever sees the session end can find the assembly queued.
+        await self._tell("closed", room.interview_id, "ended")
         await asyncio.gather(
             *(member.connection.close_with(CLOSE_ENDED, "ended by the host") for member in members)
         )
@@ -395,13 +413,25 @@ class RoomRegistry:
         await self.record(room, EventKind.LEAVE, member, replaced=replaced)
         room.broadcast({"type": "left", "peer": member.peer_id})
         room.broadcast(room.roster())
+        if not room.members and room.state == "open" and not replaced and not self.shutting_down:
+            await self._tell("closed", room.interview_id, "left")
         if not room.members and room.state == "lobby":
             # Nobody waiting any more: forget it. An open room is kept until the host ends
             # it, so a reload or a dropped network comes back to the same open session.
             self.rooms.pop(room.interview_id, None)
 
+    async def _tell(self, hook: str, *args: Any) -> None:
+        # The session goes on whatever the summary jobs do: a failure here is logged only.
+        if self.lifecycle is None:
+            return
+        try:
+            await getattr(self.lifecycle, hook)(*args)
+        except Exception:
+            log.exception("session lifecycle hook %s failed for %s", hook, args)
+
     async def close(self) -> None:
         """Server shutdown: close every room's media and connections."""
+        self.shutting_down = True
         for room in list(self.rooms.values()):
             for member in room.members.values():
                 member.closing = True

@@ -48,6 +48,8 @@ from web.routes import (
     session_api,
     session_pages,
     signaling_ws,
+    summary_api,
+    summary_pages,
 )
 from web.routes import openapi as openapi_routes
 from web.settings import Settings
@@ -138,6 +140,8 @@ def create_app(settings: Settings) -> web.Application:
         playback,
         legal_holds,
         signaling_ws,
+        summary_api,
+        summary_pages,
     ]
     for module in modules:
         app.add_routes(module.routes)

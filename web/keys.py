@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from interviews.access import Actor
 from interviews.accounts import User
 from interviews.document_store import DocumentStore
+from interviews.summary_jobs import SummaryJobs
 from scheduling.followups import Policy
 from scheduling.jobs import JobRunner
 from scheduling.scheduler import JobScheduler
@@ -49,3 +50,5 @@ ROOMS = web.AppKey("rooms", RoomRegistry)
 SERVER_MEDIA = web.AppKey("server_media", ServerMedia)
 # Live captions for every room (the speech model loads once, on the first captioned room).
 LIVE_CAPTIONS = web.AppKey("live_captions", LiveCaptions)
+# Summary assembly: the job handler and the live session's open/close hooks.
+SUMMARY_JOBS = web.AppKey("summary_jobs", SummaryJobs)

@@ -129,6 +129,13 @@ class Settings(BaseSettings):
         description="A confirmed interview nobody joined this many minutes after its start "
         "is marked not held.",
     )
+    summary_grace_minutes: int = Field(
+        30,
+        ge=0,
+        le=24 * 60,
+        description="A session nobody ended gets its summary this many minutes after the "
+        "interview's scheduled end.",
+    )
     deadline_alert_days: int = Field(
         7,
         ge=1,

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from interviews.access import Action, authorize
 from interviews.retention import Storage
+from interviews.summary_jobs import SummaryJobs
 from scheduling.followups import Policy
 from scheduling.jobs import JobRunner, JobStatus, ScheduledJob
 from scheduling.mail import SmtpConfig, make_mailer
@@ -29,6 +30,7 @@ from web.keys import (
     SECRET_KEY,
     SESSIONMAKER,
     SETTINGS,
+    SUMMARY_JOBS,
     WRITE_GATE,
 )
 from web.openapi import error_responses, json_ok
@@ -93,13 +95,20 @@ async def scheduling_context(app: web.Application) -> AsyncIterator[None]:
         time(settings.retention_hour),
     )
     # Read the clock through the app each time: tests replace it after the app is built.
+    summaries = SummaryJobs(
+        gate,
+        lambda: app[CLOCK](),
+        grace=timedelta(minutes=settings.summary_grace_minutes),
+        wake=lambda: app[JOB_SCHEDULER].wake(),
+    )
     runner = JobRunner(
         gate,
         lambda: app[CLOCK](),
-        {**tasks.handlers(), RETENTION: retention.run},
+        {**tasks.handlers(), **summaries.handlers(), RETENTION: retention.run},
         before_pass=both(tasks.ensure_daily_alert, retention.ensure_daily),
     )
     scheduler = JobScheduler(runner, poll_seconds=settings.jobs_poll_seconds)
+    app[SUMMARY_JOBS] = summaries
     app[WRITE_GATE] = gate
     app[BOOKING_POLICY] = policy
     app[JOB_RUNNER] = runner

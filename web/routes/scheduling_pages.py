@@ -21,6 +21,7 @@ from interviews.cases import ACTIVE_STATUSES, Case
 from interviews.consulates import Consulate
 from interviews.directory import field_errors
 from interviews.facilities import Facility
+from interviews.summary_access import allowed
 from scheduling import booking, slots, zones
 from scheduling.appointments import ACTIVE_VALUES, Interview
 from scheduling.booking_rules import (
@@ -332,6 +333,9 @@ async def _interview_page(
             "status_label": STATUS_LABELS.get(interview.status, interview.status),
             "can_respond": can_respond,
             "can_change": can_change,
+            # Links to the outcome form and the summary (interviews.summary_access rules).
+            "can_outcome": allowed(actor, Action.OUTCOME_RECORD, interview),
+            "can_summary": allowed(actor, Action.SUMMARY_READ, interview),
             "error": error,
         },
         status=status,

@@ -26,6 +26,7 @@ from web.keys import (
     SERVER_MEDIA,
     SESSIONMAKER,
     SETTINGS,
+    SUMMARY_JOBS,
 )
 from web.routes.session_common import ice_settings, refused_error, request_entrant, same_origin
 
@@ -56,6 +57,7 @@ async def signaling_context(app: web.Application) -> AsyncIterator[None]:
         record_video=settings.record_video,
         media=media,
         captions=captions,
+        lifecycle=app[SUMMARY_JOBS],
     )
     yield
     await captions.close()
