@@ -35,13 +35,14 @@ from interviews.retention_policy import (
     RetentionPolicy,
     case_category,
 )
+from interviews.summaries import delete_summaries, summarised_interviews
 from scheduling.appointments import Interview
 from signaling.records import Recording, SessionEvent
 from signaling.transcripts import TranscriptLine
 
 Transaction = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 AUDIT_ACTION = "retention.delete"
-# The audit row's target: what `target_id` names (for transcripts, the interview).
+# The audit row's target: what `target_id` names (for transcripts and summaries, the interview).
 TARGET_TYPES = {
     RetainedKind.RECORDINGS: "recording",
     RetainedKind.TRANSCRIPTS: "transcript",
@@ -55,7 +56,7 @@ class Expired:
     """One thing whose period has ended: what, whose, counted from when, and its files."""
 
     kind: RetainedKind
-    target_id: int  # the row (recording, document) or, for a transcript, the interview
+    target_id: int  # the row (recording, document) or, for a transcript or summary, the interview
     case_id: int
     case_reference: str
     category: CaseCategory
@@ -187,37 +188,48 @@ async def _closed_cases(session: AsyncSession) -> list[tuple[Case, datetime]]:
     return [(case, at) for case, at in rows.all()]
 
 
-async def _expired_documents(
+async def _expired_after_closing(
     session: AsyncSession, policy: RetentionPolicy, storage: Storage, now: datetime
 ) -> list[Expired]:
-    """Documents of cases closed longer ago than their category's period."""
+    """Documents (one item each) and summaries (one item per interview, all its versions)
+    of cases closed longer ago than their category's period."""
     found: list[Expired] = []
     for case, closed_at in await _closed_cases(session):
         category = case_category(case)
+        common: dict[str, Any] = {
+            "case_id": case.id,
+            "case_reference": case.reference,
+            "category": category,
+            "counted_from": closed_at,
+        }
         period = policy.period(RetainedKind.DOCUMENTS, category)
-        if period is None or now < closed_at + period:
-            continue
-        documents = await session.scalars(
-            select(Document).where(Document.case_id == case.id).order_by(Document.id)
-        )
-        for document in documents:
-            found.append(
-                Expired(
-                    RetainedKind.DOCUMENTS,
-                    document.id,
-                    case_id=case.id,
-                    case_reference=case.reference,
-                    category=category,
-                    counted_from=closed_at,
-                    expired_at=closed_at + period,
-                )
+        if period is not None and now >= closed_at + period:
+            documents = await session.scalars(
+                select(Document.id).where(Document.case_id == case.id).order_by(Document.id)
             )
+            found += [
+                Expired(
+                    RetainedKind.DOCUMENTS, document_id, expired_at=closed_at + period, **common
+                )
+                for document_id in documents
+            ]
+        period = policy.period(RetainedKind.SUMMARIES, category)
+        if period is not None and now >= closed_at + period:
+            found += [
+                Expired(
+                    RetainedKind.SUMMARIES,
+                    interview_id,
+                    interview_id=interview_id,
+                    rows=versions,
+                    expired_at=closed_at + period,
+                    **common,
+                )
+                for interview_id, versions in await summarised_interviews(session, case.id)
+            ]
     return found
 
 
-# Summaries: interviews.summaries (another change) adds its finder and deleter here; until
-# then a summaries period is accepted and documented but nothing is found for it.
-FINDERS = (_expired_session_media, _expired_documents)
+FINDERS = (_expired_session_media, _expired_after_closing)
 
 
 async def find_expired(
@@ -284,10 +296,16 @@ async def _delete_document(session: AsyncSession, item: Expired, storage: Storag
     return True
 
 
+async def _delete_summary(session: AsyncSession, item: Expired, storage: Storage) -> bool:
+    assert item.interview_id is not None
+    return await delete_summaries(session, item.interview_id) > 0
+
+
 DELETERS = {
     RetainedKind.RECORDINGS: _delete_recording,
     RetainedKind.TRANSCRIPTS: _delete_transcript,
     RetainedKind.DOCUMENTS: _delete_document,
+    RetainedKind.SUMMARIES: _delete_summary,
 }
 
 

@@ -28,6 +28,8 @@ from interviews.cases import Case, CaseStatus
 from interviews.document_store import DocumentStore, load_or_create_key
 from interviews.documents import Document
 from interviews.retention import AUDIT_ACTION, Storage, run_retention
+from interviews.summaries import summarised_interviews
+from interviews.summary_assembly import assemble_summary
 from scheduling.jobs import JobRunner, JobStatus, ScheduledJob, enqueue
 from scheduling.retention_job import RETENTION, RetentionTask
 from scheduling.writes import WriteGate
@@ -235,7 +237,7 @@ async def test_the_daily_job_deletes_expired_recordings_and_keeps_the_rest(
     assert not any(path.exists() for path in held.tracks)
 
 
-async def test_documents_go_a_period_after_the_case_closed_never_while_open(
+async def test_documents_and_summaries_go_a_period_after_the_case_closed_never_while_open(
     client: TestClient[Any, Any],
     db: async_sessionmaker[AsyncSession],
     settings: Settings,
@@ -244,6 +246,11 @@ async def test_documents_go_a_period_after_the_case_closed_never_while_open(
 ) -> None:
     closed = await store_case(db, settings, world, clock, "CLOSED-1", slot=0)
     still_open = await store_case(db, settings, world, clock, "OPEN-1", slot=1)
+    async with db() as session, session.begin():  # what the end-of-session job stores
+        for stored in (closed, still_open):
+            assert await assemble_summary(
+                session, stored.interview_id, reason="ended", now=clock.now
+            )
     await close_case(db, closed.case_id, clock.now)
     runner = client.app[JOB_RUNNER]
     clock.advance(days=364)
@@ -255,9 +262,20 @@ async def test_documents_go_a_period_after_the_case_closed_never_while_open(
     assert all(path.exists() for path in still_open.documents)  # open: never
     async with db() as session:
         left = (await session.scalars(select(Document.case_id))).all()
+        assert await summarised_interviews(session, closed.case_id) == [(closed.interview_id, 1)]
     assert left == [still_open.case_id]
     documents = [row for row in await deletions(db) if row.target_type == "document"]
     assert [row.details["case_reference"] for row in documents] == ["CLOSED-1"]
+
+    clock.advance(days=5 * 365 - 366 + 1)  # adults' summaries: five years after closing
+    await runner.run_due()
+    async with db() as session:
+        assert await summarised_interviews(session, closed.case_id) == []
+        assert await summarised_interviews(session, still_open.case_id) != []
+    summaries = [row for row in await deletions(db) if row.target_type == "summary"]
+    assert [(row.target_id, row.details["rows"]) for row in summaries] == [
+        (str(closed.interview_id), 1)
+    ]
 
 
 async def test_a_cli_dry_run_lists_and_deletes_nothing_then_a_run_deletes(
