@@ -46,6 +46,8 @@ class Action(StrEnum):
     QUESTIONNAIRE_EDIT = "questionnaire.edit"
     QUESTIONNAIRE_ANSWER = "questionnaire.answer"
     QUESTIONNAIRE_RESULT = "questionnaire.result"
+    RECORDING_PLAY = "recording.play"
+    CASE_HOLD = "case.hold"
     OUTCOME_RECORD = "outcome.record"
     SUMMARY_READ = "summary.read"
     SUMMARY_ACKNOWLEDGE = "summary.acknowledge"
@@ -137,6 +139,13 @@ _ROLES: dict[Action, frozenset[Role]] = {
     Action.QUESTIONNAIRE_EDIT: frozenset({Role.ADMIN, Role.CONSUL}),
     Action.QUESTIONNAIRE_ANSWER: frozenset({Role.CONSUL}),
     Action.QUESTIONNAIRE_RESULT: frozenset({Role.ADMIN, Role.STAFF, Role.CONSUL}),
+    # Playback of a session's recording and transcript: the consuls of the interview's
+    # consulate (while the case is shared with it) and the facility's staff. Not admins:
+    # they run the platform, not the cases, and read the audit log instead. Not
+    # interpreters: they took part, but keep no copy of what was said.
+    Action.RECORDING_PLAY: frozenset({Role.STAFF, Role.CONSUL}),
+    # Legal holds suspend retention for a case: the facility's staff or an admin.
+    Action.CASE_HOLD: frozenset({Role.ADMIN, Role.STAFF}),
     # Outcomes and summaries: the consul of the interview's consulate records the outcome;
     # that consulate's consuls and the facility's staff read the summary. Interpreters do
     # not: it holds the case, the questionnaire result and the outcome, which interpreting

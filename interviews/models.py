@@ -15,6 +15,7 @@ from interviews.consulates import (
 from interviews.db import Base
 from interviews.documents import Document
 from interviews.facilities import Facility
+from interviews.legal_holds import LegalHold
 from interviews.outcomes import InterviewOutcome
 from interviews.questionnaire_answers import CaseQuestionnaire, QuestionnaireAnswer
 from interviews.questionnaires import Questionnaire, QuestionnaireParameter
@@ -63,6 +64,7 @@ __all__ = [
     "InterpreterShortfall",
     "Interview",
     "InterviewOutcome",
+    "LegalHold",
     "LoginSession",
     "Participant",
     "Questionnaire",

@@ -19,8 +19,11 @@ from interviews.access import Action, Actor, Forbidden, authorize
 from interviews.accounts import AccountError, Role
 from interviews.audit import read_anchor, record, verify_chain, write_anchor
 from interviews.db import make_engine, make_sessionmaker, upgrade, utcnow
+from interviews.document_store import DocumentStore, load_or_create_key
+from interviews.retention import RetentionReport, Storage, run_retention
 from interviews.seal import load_public_key, read_signing_key
 from interviews.verify import verify_export
+from scheduling.writes import WriteGate
 from signaling.captions.catalog import install_translation_model, models_report
 from web.app import create_app
 from web.settings import Settings
@@ -278,6 +281,40 @@ def _records_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _retention_run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    policy = settings.retention_policy()
+
+    async def run() -> RetentionReport:
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        engine = make_engine(settings.resolved_database_url)
+        try:
+            await upgrade(engine)
+            storage = Storage(
+                settings.data_dir / "recordings",
+                DocumentStore(
+                    settings.data_dir / "documents",
+                    load_or_create_key(settings.document_key, settings.data_dir),
+                ),
+            )
+            gate = WriteGate(make_sessionmaker(engine))
+            return await run_retention(
+                gate.transaction, policy, storage, utcnow(), dry_run=args.dry_run
+            )
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(run())
+    done = report.expired if report.dry_run else report.deleted
+    verb = "would delete" if report.dry_run else "deleted"
+    for item in done:
+        print(f"{verb}: {item.describe()}")
+    for item in report.held:
+        print(f"kept (legal hold): {item.describe()}")
+    print(f"{len(done)} item(s) {verb}; {len(report.held)} kept by a legal hold")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     common = argparse.ArgumentParser(add_help=False)
@@ -397,6 +434,16 @@ def build_parser() -> argparse.ArgumentParser:
     from web import cli_stats  # here: it uses this module's helpers
 
     cli_stats.add_commands(sub, common)
+    retention = sub.add_parser("retention", help="delete what outlived its retention period")
+    retention_sub = retention.add_subparsers(dest="retention", required=True)
+    rrun = retention_sub.add_parser(
+        "run",
+        parents=[common],
+        help="delete expired recordings, transcripts, documents (and summaries) now, with an "
+        "audit row each; cases on legal hold are kept",
+    )
+    rrun.add_argument("--dry-run", action="store_true", help="only list what would be deleted")
+    rrun.set_defaults(run=_retention_run)
     return parser
 
 

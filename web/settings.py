@@ -10,10 +10,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from interviews.retention_policy import RetainedKind, RetentionPolicy, parse_periods
 from signaling.captions.config import CaptionConfig, parse_engine_choices
+
+_RETENTION_FORMAT = (
+    'as JSON by case category: {"adult": 90, "minor": 365, "unaccompanied_minor": 365}; '
+    "categories not listed keep their default, null keeps them for good. See "
+    "docs/operators.md (retention)."
+)
 
 
 class Settings(BaseSettings):
@@ -224,6 +231,62 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest statistics file accepted by the import API, in bytes (else 413).",
     )
+
+    retention_recordings_days: dict[str, int | None] = Field(
+        default_factory=dict,
+        description="Days session recordings are kept after the interview ended, "
+        + _RETENTION_FORMAT
+        + " Defaults: adult 90, minor 365, unaccompanied_minor 365.",
+    )
+    retention_transcripts_days: dict[str, int | None] = Field(
+        default_factory=dict,
+        description="Days session transcripts are kept after the interview ended, "
+        + _RETENTION_FORMAT
+        + " Defaults: adult 365, minor 730, unaccompanied_minor 730.",
+    )
+    retention_documents_days: dict[str, int | None] = Field(
+        default_factory=dict,
+        description="Days case documents are kept after the case was closed, "
+        + _RETENTION_FORMAT
+        + " Defaults: adult 365, minor 1825, unaccompanied_minor 1825.",
+    )
+    retention_summaries_days: dict[str, int | None] = Field(
+        default_factory=dict,
+        description="Days session summaries are kept after the case was closed, "
+        + _RETENTION_FORMAT
+        + " Defaults: adult 1825, minor 3650, unaccompanied_minor 3650.",
+    )
+    retention_hour: int = Field(
+        2,
+        ge=0,
+        le=23,
+        description="Hour of the day (UTC) when the daily retention job deletes what expired.",
+    )
+
+    @field_validator(
+        "retention_recordings_days",
+        "retention_transcripts_days",
+        "retention_documents_days",
+        "retention_summaries_days",
+    )
+    @classmethod
+    def _known_categories(
+        cls, value: Mapping[str, int | None], info: ValidationInfo
+    ) -> Mapping[str, int | None]:
+        kind = RetainedKind(str(info.field_name).removeprefix("retention_").removesuffix("_days"))
+        parse_periods(kind, value)  # raises ValueError naming the bad category or number
+        return value
+
+    def retention_policy(self) -> RetentionPolicy:
+        """Every kind's retention period per case category."""
+        return RetentionPolicy.from_settings(
+            {
+                RetainedKind.RECORDINGS: self.retention_recordings_days,
+                RetainedKind.TRANSCRIPTS: self.retention_transcripts_days,
+                RetainedKind.DOCUMENTS: self.retention_documents_days,
+                RetainedKind.SUMMARIES: self.retention_summaries_days,
+            }
+        )
 
     @field_validator("translation_engines")
     @classmethod

@@ -22,6 +22,8 @@ from interviews.case_records import facility_today, get_facility
 from interviews.case_status import allowed_next, status_history
 from interviews.cases import CaseStatus
 from interviews.documents import DocumentKind, case_documents
+from interviews.legal_holds import hold_history
+from interviews.playback import recorded_interviews
 from interviews.queue import BadCursor, work_queue
 from interviews.sharing import case_shares, is_supervisor
 from web.errors import ApiError
@@ -171,6 +173,12 @@ async def case_page(request: web.Request) -> web.Response:
             shares = await case_shares(session, case.id) if staff_view else []
             supervisor = staff_view and await is_supervisor(session, actor, case.facility_id)
             questionnaire = await questionnaire_panel(session, actor, case)
+            holds = await hold_history(session, case.id) if may(actor, Action.CASE_HOLD) else []
+            recorded = (
+                await recorded_interviews(session, case.id)
+                if may(actor, Action.RECORDING_PLAY)
+                else []
+            )
     days_left = (case.deadline - facility_today(facility, request.app[CLOCK]())).days
     flags = [
         key
@@ -195,6 +203,14 @@ async def case_page(request: web.Request) -> web.Response:
         "can_edit": staff_view and may(actor, Action.CASE_EDIT),
         "notice": request.query.get("done", ""),
         "kinds": list(DocumentKind),
+        "can_hold": may(actor, Action.CASE_HOLD),
+        "holds": holds,
+        "active_hold": next((hold for hold in holds if hold.active), None),
+        "recorded": [
+            (interview, count)
+            for interview, count in recorded
+            if actor.role is not Role.CONSUL or interview.consulate_id == actor.consulate_id
+        ],
         **questionnaire,
     }
     return render("cases/view.html", request, context)

@@ -10,11 +10,13 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from interviews.access import Action, authorize
+from interviews.retention import Storage
 from interviews.summary_jobs import SummaryJobs
 from scheduling.followups import Policy
 from scheduling.jobs import JobRunner, JobStatus, ScheduledJob
 from scheduling.mail import SmtpConfig, make_mailer
 from scheduling.notify import MailSettings
+from scheduling.retention_job import RETENTION, RetentionTask, both
 from scheduling.scheduler import JobScheduler
 from scheduling.tasks import Tasks
 from scheduling.writes import WriteGate
@@ -22,6 +24,7 @@ from web.keys import (
     BOOKING_POLICY,
     CATALOGS,
     CLOCK,
+    DOCUMENT_STORE,
     JOB_RUNNER,
     JOB_SCHEDULER,
     SECRET_KEY,
@@ -86,6 +89,11 @@ async def scheduling_context(app: web.Application) -> AsyncIterator[None]:
         deadline_days=settings.deadline_alert_days,
         alert_at=time(settings.deadline_alert_hour),
     )
+    retention = RetentionTask(
+        settings.retention_policy(),
+        Storage(settings.data_dir / "recordings", app[DOCUMENT_STORE]),
+        time(settings.retention_hour),
+    )
     # Read the clock through the app each time: tests replace it after the app is built.
     summaries = SummaryJobs(
         gate,
@@ -96,8 +104,8 @@ async def scheduling_context(app: web.Application) -> AsyncIterator[None]:
     runner = JobRunner(
         gate,
         lambda: app[CLOCK](),
-        {**tasks.handlers(), **summaries.handlers()},
-        before_pass=tasks.ensure_daily_alert,
+        {**tasks.handlers(), **summaries.handlers(), RETENTION: retention.run},
+        before_pass=both(tasks.ensure_daily_alert, retention.ensure_daily),
     )
     scheduler = JobScheduler(runner, poll_seconds=settings.jobs_poll_seconds)
     app[SUMMARY_JOBS] = summaries
