@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from interviews.db import downgrade, make_engine, upgrade
+from interviews.db import MIGRATIONS_DIR, downgrade, make_engine, upgrade
 from interviews.models import Base
 
 
@@ -62,3 +64,11 @@ async def test_every_migration_can_be_reverted_and_applied_again(database_url: s
         assert await _drift(engine) == []
     finally:
         await engine.dispose()
+
+
+def test_the_migration_history_has_one_head() -> None:
+    """Branches grown in parallel are joined by a merge revision before they land."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    heads = ScriptDirectory.from_config(config).get_heads()
+    assert len(heads) == 1, f"several migration heads {heads}: add a merge revision"
