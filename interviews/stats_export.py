@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interviews.access import Actor
 from interviews.audit import record
@@ -48,6 +48,7 @@ def parse_month(value: str, field: str) -> date:
 
 async def export_statistics(
     session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
     query: StatsQuery,
     *,
     fmt: Format,
@@ -56,8 +57,9 @@ async def export_statistics(
     now: datetime,
     remote: str = "",
 ) -> Export:
-    """The query's figures as a suppressed export in `fmt`, recorded in the audit log."""
-    raw = await compute(session, query, as_of=now)
+    """The query's figures as a suppressed export in `fmt`, recorded in the audit log by
+    `session` (the figures are read through sessions of their own, see `compute`)."""
+    raw = await compute(sessions, query, as_of=now)
     doc = document(
         export_rows(raw),
         source=source,

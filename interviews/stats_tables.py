@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import TypeVar
 
@@ -176,3 +177,27 @@ def _publish(
         for row in [*rows, ALL]:
             published.days[(measure, row)] = day_measures(histograms.get((measure, row)))
     return published
+
+
+@dataclass(frozen=True)
+class DashboardTables:
+    """Every table the dashboard shows, suppressed, for one query at one moment."""
+
+    as_of: datetime
+    by_period: Table
+    by_nationality: Table
+    by_facility: Table
+    by_country: Table
+    breakdowns: dict[str, Table]
+
+
+def dashboard_tables(raw: RawFigures, as_of: datetime) -> DashboardTables:
+    """Roll `raw` up into the dashboard's tables (pure CPU work: callers run it in a thread)."""
+    return DashboardTables(
+        as_of=as_of,
+        by_period=by_dimension(raw, "period"),
+        by_nationality=by_dimension(raw, "nationality"),
+        by_facility=by_dimension(raw, "facility"),
+        by_country=by_dimension(raw, "country"),
+        breakdowns={name: breakdown(raw, name) for name in BREAKDOWNS},
+    )

@@ -21,7 +21,7 @@ async def test_every_indicator_of_the_hand_built_data_set(
     async with db() as session, session.begin():
         await stats_support.build(session, world)
     async with db() as session:
-        raw = await compute(session, JAN_FEB, as_of=stats_support.AS_OF)
+        raw = await compute(db, JAN_FEB, as_of=stats_support.AS_OF)
     t = world.tapachula.id
 
     def count(indicator: str, period: str = "2026-01", nat: str = "IN", value: str = "") -> int:
@@ -62,20 +62,20 @@ async def test_filters_and_scope_narrow_the_figures(
         built = await stats_support.build(session, world)
     async with db() as session:
         nepal_only = await compute(
-            session,
+            db,
             StatsQuery(date(2026, 1, 1), date(2026, 2, 1), nationality="NP"),
             as_of=stats_support.AS_OF,
         )
         february = await compute(
-            session, StatsQuery(date(2026, 2, 1), date(2026, 2, 1)), as_of=stats_support.AS_OF
+            db, StatsQuery(date(2026, 2, 1), date(2026, 2, 1)), as_of=stats_support.AS_OF
         )
         guatemala = await compute(
-            session,
+            db,
             StatsQuery(date(2026, 1, 1), date(2026, 2, 1), facility_id=built.guatemala.id),
             as_of=stats_support.AS_OF,
         )
         mexico = await compute(
-            session,
+            db,
             StatsQuery(date(2026, 1, 1), date(2026, 2, 1), country="MX"),
             as_of=stats_support.AS_OF,
         )
@@ -95,7 +95,7 @@ async def test_dashboard_tables_suppress_small_counts_and_protect_the_total(
     async with db() as session, session.begin():
         await stats_support.build(session, world)
     async with db() as session:
-        raw = await compute(session, JAN_FEB, as_of=stats_support.AS_OF)
+        raw = await compute(db, JAN_FEB, as_of=stats_support.AS_OF)
     table = by_dimension(raw, "nationality")
     assert table.rows == ["IN", "NP"]
     # NP opened 2: suppressed. The total (8) is shown, so IN (6) must be hidden as well,

@@ -58,6 +58,7 @@ from web.routes import (
 )
 from web.routes import openapi as openapi_routes
 from web.settings import Settings
+from web.stats_cache import stats_context
 from web.templating import setup_templates
 
 STATIC = Path(__file__).parent / "static"
@@ -118,6 +119,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(scheduling_jobs.scheduling_context)
     app.cleanup_ctx.append(signaling_ws.signaling_context)
+    app.cleanup_ctx.append(stats_context)
     app.on_shutdown.append(signaling_ws.close_rooms)
     app.on_response_prepare.append(_security_headers)
     setup_templates(app)

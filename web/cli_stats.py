@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interviews import accounts, codes
 from interviews.access import Action, Actor, Forbidden, authorize
@@ -44,6 +44,7 @@ def _stats_export(args: argparse.Namespace) -> int:
         done.append(
             await export_statistics(
                 session,
+                async_sessionmaker(session.bind, expire_on_commit=False),
                 query,
                 fmt=args.format,
                 source=settings.resolved_stats_source,

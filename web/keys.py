@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -24,6 +24,9 @@ from signaling.probe import ConnectivityProbes
 from signaling.rooms import RoomRegistry
 from web.i18n import Catalogs
 from web.settings import Settings
+
+if TYPE_CHECKING:
+    from web.stats_cache import FiguresCache
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
@@ -56,5 +59,7 @@ PROBES = web.AppKey("probes", ConnectivityProbes)
 LIVE_CAPTIONS = web.AppKey("live_captions", LiveCaptions)
 # Summary assembly: the job handler and the live session's open/close hooks.
 SUMMARY_JOBS = web.AppKey("summary_jobs", SummaryJobs)
+# The statistics dashboard's figures, kept a few minutes per filter (web.stats_cache).
+STATS_FIGURES: web.AppKey[FiguresCache] = web.AppKey("stats_figures")
 # The Ed25519 key that seals exported summaries (interviews.seal; docs/records.md).
 SIGNING_KEY = web.AppKey("signing_key", Ed25519PrivateKey)

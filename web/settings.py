@@ -231,6 +231,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest statistics file accepted by the import API, in bytes (else 413).",
     )
+    stats_cache_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="The dashboard shows figures computed at most this many seconds ago (the "
+        "page says when); 0 computes them on every view. Exports are always computed afresh.",
+    )
 
     retention_recordings_days: dict[str, int | None] = Field(
         default_factory=dict,

@@ -15,7 +15,7 @@ from interviews.stats_exchange import Document, ExchangeError, parse_csv, parse_
 from interviews.stats_export import MEDIA_TYPES, export_statistics, parse_month
 from interviews.stats_imports import ImportSummary, import_document, imported_rows
 from web.errors import ApiError, invalid
-from web.keys import CLOCK, SETTINGS
+from web.keys import CLOCK, SESSIONMAKER, SETTINGS
 from web.openapi import error_responses, json_ok
 from web.request_tools import remote, signed_in, transaction
 from web.routes.stats_common import stats_query
@@ -112,6 +112,7 @@ async def export(request: web.Request) -> web.Response:
         query = await stats_query(request, session, actor)
         done = await export_statistics(
             session,
+            request.app[SESSIONMAKER],
             query,
             fmt="csv" if fmt == "csv" else "json",
             source=request.app[SETTINGS].resolved_stats_source,

@@ -7,6 +7,7 @@ Admins also get the export links and the figures imported from other installatio
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -20,13 +21,13 @@ from interviews import codes
 from interviews.access import Action, Actor, Forbidden, authorize
 from interviews.accounts import Role
 from interviews.facilities import list_facilities
-from interviews.indicators import ALL, compute
+from interviews.indicators import ALL
 from interviews.stats_imports import country_totals
-from interviews.stats_tables import Table, breakdown, by_dimension
+from interviews.stats_tables import DashboardTables, Table
 from interviews.suppression import SUPPRESSED_TEXT
 from web.charts import Series, bar_chart, line_chart
 from web.errors import invalid
-from web.keys import CATALOGS, CLOCK
+from web.keys import CATALOGS, SETTINGS, STATS_FIGURES
 from web.request_tools import signed_in, transaction
 from web.routes.stats_api import import_text
 from web.routes.stats_common import filter_params, months, stats_query
@@ -94,9 +95,14 @@ def _chart_block(
 
 
 def _breakdown_block(
-    raw: Any, indicator: str, chart_id: str, title: str, heading: str, label: Callable[[str], str]
+    tables: DashboardTables,
+    indicator: str,
+    chart_id: str,
+    title: str,
+    heading: str,
+    label: Callable[[str], str],
 ) -> dict[str, Any]:
-    table = breakdown(raw, indicator)
+    table = tables.breakdowns[indicator]
     labels = [label(row) for row in table.rows]
     values = [table.value(indicator, row) for row in table.rows]
     grid = _grid(table, (indicator,), label, table.rows)
@@ -111,21 +117,20 @@ async def dashboard(request: web.Request) -> web.Response:
     actor = signed_in(request)
     language = page_language(request)
     _ = request.app[CATALOGS].get(language).gettext
-    now = request.app[CLOCK]()
     async with transaction(request) as session:
         query = await stats_query(request, session, actor)
-        raw = await compute(session, query, as_of=now)
         facilities = await list_facilities(session)
         imported = (
             await country_totals(session, f"{query.first_month:%Y-%m}", f"{query.last_month:%Y-%m}")
             if actor.role is Role.ADMIN
             else {}
         )
+    tables = await request.app[STATS_FIGURES].tables(query)
     all_months = months(query)
-    by_month = by_dimension(raw, "period")
-    by_nationality = by_dimension(raw, "nationality")
-    by_facility = by_dimension(raw, "facility")
-    by_country = by_dimension(raw, "country")
+    by_month = tables.by_period
+    by_nationality = tables.by_nationality
+    by_facility = tables.by_facility
+    by_country = tables.by_country
     country = partial(codes.country_name, locale=language)
     language_name = partial(codes.language_name, locale=language)
 
@@ -174,12 +179,12 @@ async def dashboard(request: web.Request) -> web.Response:
             )
         )
     blocks += [
-        _breakdown_block(raw, "interviews_held_by_consulate", "chart-consulates",
+        _breakdown_block(tables, "interviews_held_by_consulate", "chart-consulates",
                          _("Interviews held per consulate"), _("Consulate"), same),
-        _breakdown_block(raw, "interviews_held_by_language", "chart-languages",
+        _breakdown_block(tables, "interviews_held_by_language", "chart-languages",
                          _("Interviews held per interpreter language"), _("Language"),
                          language_name),
-        _breakdown_block(raw, "interpreter_shortfall", "chart-shortfall",
+        _breakdown_block(tables, "interpreter_shortfall", "chart-shortfall",
                          _("People for whom no interpreter was found, per language"),
                          _("Language"), language_name),
     ]  # fmt: skip
@@ -191,6 +196,8 @@ async def dashboard(request: web.Request) -> web.Response:
             "blocks": blocks,
             "params": params,
             "query": query,
+            "as_of": tables.as_of,
+            "refresh_minutes": math.ceil(request.app[SETTINGS].stats_cache_seconds / 60),
             "facilities": facilities,
             "countries": sorted({f.country for f in facilities}),
             "nationalities": codes.country_choices(language),
