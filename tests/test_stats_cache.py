@@ -52,7 +52,7 @@ async def test_a_new_case_shows_on_the_dashboard_once_its_figures_are_refreshed(
     first = await (await client.get(f"/statistics?{MONTHS}")).text()
     assert ">8<" in _mexico(first)
     assert "Figures computed at 2026-03-15 00:00 UTC." in first
-    assert "Newer events appear within 1 minutes." in first
+    assert "Newer events appear within 1 min." in first
 
     async with db() as session, session.begin():
         session.add(
