@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,6 +32,25 @@ async def test_staff_signs_in_sees_who_they_are_and_signs_out(
     out = await client.post("/logout", data={"csrf_token": csrf}, allow_redirects=False)
     assert out.status == 303
     assert (await client.get("/api/me")).status == 401
+
+
+@pytest.mark.parametrize(
+    ("email", "start"),
+    [
+        ("staff@example.org", "/cases"),
+        ("consul.in@example.org", "/scheduling"),
+        ("interpreter@example.org", "/scheduling"),
+        ("admin@example.org", "/directory"),
+    ],
+)
+async def test_each_role_starts_at_its_own_page_which_opens(
+    client: TestClient[Any, Any], world: World, email: str, start: str
+) -> None:
+    assert (await client.get("/", allow_redirects=False)).headers["Location"] == "/login"
+    await sign_in(client, email)
+    home = await client.get("/", allow_redirects=False)
+    assert (home.status, home.headers["Location"]) == (303, start)
+    assert (await client.get(start)).status == 200
 
 
 async def test_a_stolen_cookie_is_useless_after_sign_out(

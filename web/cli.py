@@ -65,6 +65,8 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # APScheduler logs every heartbeat (twice a minute) at INFO; its warnings still show.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # Join links carry their token in the path: the access log must never write it.
     from web.routes.session_common import RedactingAccessLogger
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from interviews.access import Actor
-from interviews.accounts import authenticate, end_login_session, start_login_session
+from interviews.accounts import Role, authenticate, end_login_session, start_login_session
 from interviews.audit import record
 from web.auth import SESSION_COOKIE, clear_session_cookie, set_session_cookie
 from web.i18n import LANGUAGES
@@ -169,12 +169,23 @@ async def switch_language(request: web.Request) -> web.StreamResponse:
     raise response
 
 
+# Where each role's day starts: staff at their work queue, consuls and interpreters at the
+# interviews they are asked to answer or attend, admins at the directory they keep.
+START_PAGES = {
+    Role.STAFF: "/cases",
+    Role.CONSUL: "/scheduling",
+    Role.INTERPRETER: "/scheduling",
+    Role.ADMIN: "/directory",
+}
+
+
 @routes.get("/")
 async def home(request: web.Request) -> web.StreamResponse:
-    """Signed-in users start at the directory for now; others sign in."""
-    if request.get(ACTOR) is None:
+    """Signed-in users start at their role's page; others sign in."""
+    actor = request.get(ACTOR)
+    if actor is None:
         raise web.HTTPSeeOther("/login")
-    raise web.HTTPSeeOther("/directory")
+    raise web.HTTPSeeOther(START_PAGES[actor.role])
 
 
 @routes.get("/api/me")
