@@ -13,7 +13,8 @@ import uuid
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from interviews.db import Base, UTCDateTime, utcnow
@@ -136,3 +137,14 @@ class Participant(Base):
     token_nonce: Mapped[str] = mapped_column(String(32), default=new_nonce)
     removed: Mapped[bool] = mapped_column(Boolean, default=False)
     joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+async def case_interviews(
+    session: AsyncSession, case_id: int, *, consulate_id: int | None = None
+) -> list[Interview]:
+    """A case's interviews, newest first; a consulate sees only its own."""
+    query = select(Interview).where(Interview.case_id == case_id)
+    if consulate_id is not None:
+        query = query.where(Interview.consulate_id == consulate_id)
+    rows = await session.scalars(query.order_by(Interview.starts_at.desc()))
+    return list(rows.all())

@@ -74,6 +74,35 @@ async def test_staff_request_a_slot_from_the_page_and_the_consul_confirms_it(
         assert await session.scalar(select(func.count()).select_from(Interview)) == 1
 
 
+async def test_the_case_page_lists_its_interviews_and_offers_a_slot_search_until_one_is_booked(
+    client: TestClient[Any, Any], schedule: Schedule
+) -> None:
+    csrf = await sign_in(client, "staff@example.org")
+    before = await (await client.get(f"/cases/{schedule.case_id}")).text()
+    assert "No interview booked yet." in before
+    assert f'href="/scheduling/cases/{schedule.case_id}">Find a slot' in before
+    search = await (await client.get(f"/scheduling/cases/{schedule.case_id}")).text()
+    form = {
+        name: hidden(search, name)
+        for name in ("consulate_id", "starts_at", "consul_id", "interpreter_id", "room_id")
+    }
+    booked = await client.post(
+        f"/scheduling/cases/{schedule.case_id}/book",
+        data={**form, "csrf_token": csrf},
+        allow_redirects=False,
+    )
+    after = await (await client.get(f"/cases/{schedule.case_id}")).text()
+    assert f'href="{booked.headers["Location"]}">Interview of' in after
+    assert "Awaiting the consulate" in after
+    assert "Find a slot" not in after, "one active interview per case"
+
+    await act_as(client, "consul.in@example.org")
+    consul_view = await (await client.get(f"/cases/{schedule.case_id}")).text()
+    assert "Awaiting the consulate" in consul_view and "Find a slot" not in consul_view
+    await act_as(client, "consul.np@example.org")
+    assert (await client.get(f"/cases/{schedule.case_id}")).status == 403
+
+
 async def test_a_cancel_reason_that_looks_like_html_is_shown_escaped(
     client: TestClient[Any, Any], schedule: Schedule
 ) -> None:

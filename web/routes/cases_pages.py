@@ -26,12 +26,14 @@ from interviews.legal_holds import hold_history
 from interviews.playback import recorded_interviews
 from interviews.queue import BadCursor, work_queue
 from interviews.sharing import case_shares, is_supervisor
+from scheduling.appointments import case_interviews
 from web.errors import ApiError
 from web.keys import CLOCK, SESSIONMAKER, SETTINGS, USER
 from web.request_tools import signed_in, transaction
 from web.routes.cases_api import audit_view, queue_filter
 from web.routes.cases_common import HIDDEN_FROM_CONSULS, domain_errors
 from web.routes.questionnaires_pages import questionnaire_panel
+from web.routes.scheduling_pages import STATUS_LABELS as INTERVIEW_LABELS
 from web.templating import page_language, render
 
 routes = web.RouteTableDef()
@@ -174,6 +176,7 @@ async def case_page(request: web.Request) -> web.Response:
             supervisor = staff_view and await is_supervisor(session, actor, case.facility_id)
             questionnaire = await questionnaire_panel(session, actor, case)
             holds = await hold_history(session, case.id) if may(actor, Action.CASE_HOLD) else []
+            interviews = await case_interviews(session, case.id, consulate_id=actor.consulate_id)
             recorded = (
                 await recorded_interviews(session, case.id)
                 if may(actor, Action.RECORDING_PLAY)
@@ -206,6 +209,11 @@ async def case_page(request: web.Request) -> web.Response:
         "can_hold": may(actor, Action.CASE_HOLD),
         "holds": holds,
         "active_hold": next((hold for hold in holds if hold.active), None),
+        "interviews": interviews,
+        "interview_labels": INTERVIEW_LABELS,
+        "can_book": may(actor, Action.SLOT_SEARCH)
+        and not case.case_status.closed
+        and not any(item.interview_status.active for item in interviews),
         "recorded": [
             (interview, count)
             for interview, count in recorded

@@ -7,13 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 
 from interviews.access import Action, authorize
 from interviews.case_access import load_case
 from interviews.consulates import Consulate
 from interviews.facilities import Facility
-from scheduling import availability, availability_input, booking, slots
+from scheduling import appointments, availability, availability_input, booking, slots
 from scheduling.appointments import Interview
 from scheduling.booking_rules import (
     BookIn,
@@ -311,13 +310,12 @@ async def case_interviews(request: web.Request) -> web.Response:
     with scheduling_errors():
         async with transaction(request) as session:
             case = await load_case(session, actor, case_id)
-            query = select(Interview).where(Interview.case_id == case.id)
-            if actor.consulate_id is not None:
-                query = query.where(Interview.consulate_id == actor.consulate_id)
-            rows = await session.scalars(query.order_by(Interview.starts_at.desc()))
+            rows = await appointments.case_interviews(
+                session, case.id, consulate_id=actor.consulate_id
+            )
             facility = await session.get(Facility, case.facility_id)
             viewer = viewer_zone(request, actor, facility.time_zone if facility else "UTC")
-            body = [interview_view(row, actor, viewer) for row in rows.all()]
+            body = [interview_view(row, actor, viewer) for row in rows]
     return web.json_response({"interviews": body})
 
 
