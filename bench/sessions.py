@@ -365,7 +365,7 @@ async def start_session(
     base: str, booked: Booked, media: Encoded, record_video: bool, delay_s: float
 ) -> list[Person]:
     """After `delay_s`, three people open their links at once; returns them once each saw
-    a remote frame."""
+    a remote frame, with their mesh closed (they keep sending to the server)."""
     await asyncio.sleep(delay_s)
     people = [Person(base, booked.interview_id, booked.tokens[role], role, media) for role in ROLES]
     try:
@@ -377,6 +377,10 @@ async def start_session(
         )
         async with asyncio.timeout(WAIT_S):
             await asyncio.gather(*(p.saw_remote.wait() for p in people))
+        # The mesh is browser to browser: the server never sees it. In real life each person
+        # decodes only their own call on their own machine, whereas here one client process
+        # would go on decoding every earlier session's mesh video while later ones start.
+        await asyncio.gather(*(p.close_mesh() for p in people))
     except BaseException:
         await asyncio.gather(*(p.close() for p in people), return_exceptions=True)
         raise
