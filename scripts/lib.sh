@@ -12,9 +12,11 @@ STAMP="$VENV/.consulink-installed"
 # Debian packages the full test suite uses: Chromium for page tests, PostgreSQL for the
 # second database backend, Apertium's English-Spanish pair for caption translation,
 # coturn for the relay-only call through a real TURN server, DejaVu and Noto fonts for PDF
-# exports of names and transcripts in any script (Sinhala, Devanagari, Bengali, ...).
+# exports of names and transcripts in any script (Sinhala, Devanagari, Bengali, ...),
+# iproute2 and nftables for the call that loses its UDP in a network namespace (ICE restart).
 # Add a package here when a test needs one.
-TEST_APT_PACKAGES=(chromium postgresql apertium-eng-spa coturn fonts-dejavu-core fonts-noto-core)
+TEST_APT_PACKAGES=(chromium postgresql apertium-eng-spa coturn fonts-dejavu-core fonts-noto-core
+    iproute2 nftables)
 
 # PDF exports need a Unicode TrueType font (interviews/export_pdf.py looks here).
 warn_missing_fonts() {

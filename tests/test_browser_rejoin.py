@@ -2,10 +2,10 @@
 (no second device check), and a signalling socket the server drops reconnects by itself;
 each time video flows again both ways and the session record says "reconnect".
 
-Not covered here: the ICE restart a browser makes when a peer connection fails
+Not covered here: the ICE restart a browser makes when a peer connection drops
 (`PeerLink.watch` in web/static/session/mesh.js). Chromium on one loopback interface gives
-no way to make a live connection fail from outside the page, so that path is exercised
-only by hand (see docs/signaling.md, "Staying connected").
+no way to make a live connection fail from outside the page; tests/test_browser_ice_restart.py
+runs one browser in a network namespace and cuts its UDP mid-call instead.
 """
 
 from __future__ import annotations

@@ -1,7 +1,15 @@
 // Peer connections: one per other participant (mesh, perfect negotiation) and one
 // send-only connection to the server's recording peer. See docs/signaling.md.
 
+// Chromium says "disconnected" after about 5 s without packets and "failed" only about
+// 10 s later; a short drop recovers by itself, a longer one needs new paths (a network
+// change), so recovery starts once a connection has been disconnected this long.
+const DISCONNECTED_GRACE_MS = 2000;
 const FAILED_GRACE_MS = 8000;
+
+/** Both sides' ICE user fragments: they change when either side restarts ICE. */
+const iceCredentials = (pc) =>
+  [pc.localDescription, pc.remoteDescription].map((d) => d?.sdp.match(/a=ice-ufrag:(\S+)/)?.[1]).join(" ");
 
 /** A connection to another browser; the peer whose id sorts first is polite. */
 export class PeerLink {
@@ -20,6 +28,7 @@ export class PeerLink {
   open() {
     this.makingOffer = false;
     this.ignoreOffer = false;
+    this.state = "new";
     const pc = new RTCPeerConnection({
       iceServers: this.config.ice_servers,
       iceTransportPolicy: this.config.ice_transport_policy,
@@ -45,14 +54,30 @@ export class PeerLink {
   }
 
   watch() {
-    const state = this.pc.connectionState;
+    const pc = this.pc;
+    const [was, state] = [this.state, pc.connectionState];
+    this.state = state;
     this.onState(this.peerId, state);
-    if (state !== "failed" || this.closed) return;
-    // First an ICE restart; if the link is still down after a grace period, start over.
-    this.send({ type: "restart", peer: this.peerId });
-    this.pc.restartIce();
+    if (this.closed) return;
+    if (state === "failed") this.restart();
+    if (state !== "disconnected" || was !== "connected") return;
+    // Restart ICE unless the link came back or either side restarted meanwhile. The polite
+    // side waits twice as long, so the two rarely restart at once (perfect negotiation
+    // would still sort that out).
+    const credentials = iceCredentials(pc);
     setTimeout(() => {
-      if (!this.closed && this.pc.connectionState === "failed") this.reopen();
+      const unchanged = iceCredentials(pc) === credentials;
+      if (!this.closed && this.pc === pc && pc.connectionState === "disconnected" && unchanged) this.restart();
+    }, DISCONNECTED_GRACE_MS * (this.polite ? 2 : 1));
+  }
+
+  /** An ICE restart; if the link is still failed after a grace period, start over. */
+  restart() {
+    const pc = this.pc;
+    this.send({ type: "restart", peer: this.peerId });
+    pc.restartIce();
+    setTimeout(() => {
+      if (!this.closed && this.pc === pc && pc.connectionState === "failed") this.reopen();
     }, FAILED_GRACE_MS);
   }
 
@@ -132,14 +157,21 @@ export class ServerLink {
       if (candidate) this.send({ type: "candidate", to: "server", candidate: candidate.toJSON() });
     };
     pc.onconnectionstatechange = () => {
-      // The server never offers: when this link fails, offer a new one (new files start).
-      if (pc.connectionState === "failed" && !this.closed && this.pc === pc) {
-        pc.close();
-        setTimeout(() => this.open(), 1000);
-      }
+      if (pc.connectionState === "failed") this.reopen(pc);
+      if (pc.connectionState !== "disconnected") return;
+      setTimeout(() => {
+        if (pc.connectionState === "disconnected") this.reopen(pc);
+      }, DISCONNECTED_GRACE_MS);
     };
     await pc.setLocalDescription();
     this.send({ type: "offer", to: "server", sdp: pc.localDescription.sdp });
+  }
+
+  /** The server never offers and aiortc cannot restart ICE: offer a new link (new files start). */
+  reopen(pc) {
+    if (this.closed || this.pc !== pc || pc.connectionState === "closed") return;
+    pc.close();
+    setTimeout(() => this.open(), 1000);
   }
 
   async answer(sdp) {

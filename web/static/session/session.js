@@ -242,7 +242,8 @@ async function watchQuality() {
     for (const [peerId, link] of state.links) {
       const { rtt, loss, level } = await link.quality();
       let name = "poor";
-      if (link.pc.connectionState === "failed") name = "failed";
+      // Stats keep their last figures while no packet arrives: say "lost" from the start.
+      if (["disconnected", "failed"].includes(link.pc.connectionState)) name = "failed";
       else for (const [label, maxLoss, maxRtt] of LEVELS) if (loss <= maxLoss && (rtt === null || rtt <= maxRtt)) { name = label; break; }
       const figure = tile(peerId);
       figure.querySelector(".quality").textContent = t(`Connection: ${name === "failed" ? "lost" : name}`);
