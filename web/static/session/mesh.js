@@ -106,7 +106,7 @@ export class PeerLink {
     }
   }
 
-  /** Round-trip time, loss and the remote audio level, from getStats. */
+  /** Round-trip time, loss since the last call and the remote audio level, from getStats. */
   async quality() {
     const report = await this.pc.getStats();
     let rtt = null;
@@ -123,7 +123,12 @@ export class PeerLink {
         if (stat.kind === "audio" && stat.audioLevel !== undefined) level = stat.audioLevel;
       }
     });
-    const loss = received + lost > 0 ? lost / (received + lost) : 0;
+    // Loss since the last reading, not over the call's lifetime: after an outage the tile
+    // recovers as soon as packets flow again. Counters restart with a new connection.
+    const [lastLost, lastReceived] = this.lastCounts && this.lastCounts.pc === this.pc ? this.lastCounts.counts : [0, 0];
+    this.lastCounts = { pc: this.pc, counts: [lost, received] };
+    const [newLost, newReceived] = [Math.max(0, lost - lastLost), Math.max(0, received - lastReceived)];
+    const loss = newReceived + newLost > 0 ? newLost / (newReceived + newLost) : 0;
     return { rtt, loss, level };
   }
 
