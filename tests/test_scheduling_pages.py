@@ -32,6 +32,12 @@ def hidden(page: str, name: str) -> str:
     return found.group(1)
 
 
+def first_slot(page: str) -> dict[str, str]:
+    """The form fields of the first slot the search page offers."""
+    fields = ("consulate_id", "starts_at", "consul_id", "interpreter_id", "room_id")
+    return {name: hidden(page, name) for name in fields}
+
+
 async def test_staff_request_a_slot_from_the_page_and_the_consul_confirms_it(
     client: TestClient[Any, Any], schedule: Schedule, db: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -43,10 +49,7 @@ async def test_staff_request_a_slot_from_the_page_and_the_consul_confirms_it(
     assert search.status == 200
     assert "Monday, March 2, 2026 08:00 (America/Mexico_City)" in page
     assert "Consulate: Monday, March 2, 2026 09:00 (America/New_York)" in page
-    form = {
-        name: hidden(page, name)
-        for name in ("consulate_id", "starts_at", "consul_id", "interpreter_id", "room_id")
-    }
+    form = first_slot(page)
     booked = await client.post(
         f"/scheduling/cases/{schedule.case_id}/book",
         data={**form, "csrf_token": csrf},
@@ -82,13 +85,9 @@ async def test_the_case_page_lists_its_interviews_and_offers_a_slot_search_until
     assert "No interview booked yet." in before
     assert f'href="/scheduling/cases/{schedule.case_id}">Find a slot' in before
     search = await (await client.get(f"/scheduling/cases/{schedule.case_id}")).text()
-    form = {
-        name: hidden(search, name)
-        for name in ("consulate_id", "starts_at", "consul_id", "interpreter_id", "room_id")
-    }
     booked = await client.post(
         f"/scheduling/cases/{schedule.case_id}/book",
-        data={**form, "csrf_token": csrf},
+        data={**first_slot(search), "csrf_token": csrf},
         allow_redirects=False,
     )
     after = await (await client.get(f"/cases/{schedule.case_id}")).text()
