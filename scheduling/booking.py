@@ -22,7 +22,6 @@ from interviews.audit import Entry, record, record_many
 from interviews.case_access import load_case
 from interviews.case_status import change_status, change_status_rows
 from interviews.cases import Case, CaseStatus
-from interviews.consulates import Consulate
 from scheduling import zones
 from scheduling.appointments import (
     ACTIVE_VALUES,
@@ -84,17 +83,27 @@ async def _audit(
 
 
 async def request_interview(
-    gate: WriteGate, data: BookIn, change: Change, policy: Policy
+    gate: WriteGate,
+    data: BookIn,
+    change: Change,
+    policy: Policy,
+    *,
+    requester: User | None = None,
 ) -> Interview:
-    """Book a slot as a request to the consulate; the case moves to interview_requested."""
+    """Book a slot as a request to the consulate; the case moves to interview_requested.
+
+    `requester` is the signed-in account of `change.actor` when the caller has it (the web
+    handlers do); otherwise it is read.
+    """
     async with gate.read() as session:
         found = await load_case(session, change.actor, data.case_id, Action.INTERVIEW_REQUEST)
         await check_case(session, found)
-        consulate = await consulate_for(session, found, data.consulate_id)
+        consulate_id = await consulate_for(session, found, data.consulate_id)
         context, slot = await checked_slot(
             session,
             found,
-            consulate,
+            consulate_id,
+            cache=gate.search_cache,
             starts_at=data.starts_at,
             ends_at=data.ends_at,
             consul_id=data.consul_id,
@@ -102,14 +111,15 @@ async def request_interview(
             room_id=data.room_id,
             now=change.now,
         )
-        requester = await session.get(User, change.actor.user_id)
+        if requester is None or requester.id != change.actor.user_id:
+            requester = await session.get(User, change.actor.user_id)
     async with gate.transaction() as session:
         # Everything here holds the write lock: a few statements, each doing several rows.
         status = await checked_case_status(session, found.id)
         await recheck(session, context, slot)
         interview = Interview(
             case_id=found.id,
-            consulate_id=consulate.id,
+            consulate_id=consulate_id,
             facility_id=found.facility_id,
             consul_id=slot.consul_id,
             interpreter_id=slot.interpreter_id,
@@ -145,7 +155,7 @@ async def request_interview(
                     remote=change.remote,
                 )
             )
-        events.append(_entry("interview.request", interview, change, consulate_id=consulate.id))
+        events.append(_entry("interview.request", interview, change, consulate_id=consulate_id))
         await record_many(session, events)
         await enqueue_many(
             session,
@@ -351,9 +361,8 @@ async def reschedule(
         found = await load_interview(session, change.actor, interview_id, Action.INTERVIEW_CHANGE)
         _check_movable(found)
         case = await session.get(Case, found.case_id)
-        consulate = await session.get(Consulate, found.consulate_id)
-        if case is None or consulate is None:
-            raise BookingError(409, "conflict", "The case or consulate of this interview is gone.")
+        if case is None:
+            raise BookingError(409, "conflict", "The case of this interview is gone.")
         interpreter_id = (
             data.interpreter_id
             if "interpreter_id" in data.model_fields_set
@@ -362,7 +371,8 @@ async def reschedule(
         context, slot = await checked_slot(
             session,
             case,
-            consulate,
+            found.consulate_id,
+            cache=gate.search_cache,
             starts_at=data.starts_at,
             ends_at=data.ends_at,
             consul_id=data.consul_id or found.consul_id,

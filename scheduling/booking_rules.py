@@ -21,7 +21,6 @@ from interviews.access import Action, Actor, Forbidden, authorize
 from interviews.accounts import Role, User
 from interviews.case_status import allowed_next
 from interviews.cases import Case, CaseStatus
-from interviews.consulates import Consulate
 from interviews.sharing import active_share
 from scheduling import intervals as iv
 from scheduling import zones
@@ -32,7 +31,8 @@ from scheduling.appointments import (
     ParticipantRole,
     new_nonce,
 )
-from scheduling.search import SearchContext, active_bookings, case_consulates, load_context
+from scheduling.search import SearchContext, active_bookings, load_context, shared_consulate_ids
+from scheduling.search_cache import SearchCache
 from scheduling.slots import Problem, Resource, Slot, fits, held_time
 from scheduling.writes import lock_resources
 
@@ -133,8 +133,8 @@ async def load_interview(
     return interview
 
 
-async def consulate_for(session: AsyncSession, case: Case, consulate_id: int | None) -> Consulate:
-    shared = await case_consulates(session, case.id)
+def choose_consulate(shared: list[int], consulate_id: int | None) -> int:
+    """The consulate to book with, among those the case is shared with (their ids)."""
     if consulate_id is None:
         if len(shared) == 1:
             return shared[0]
@@ -148,12 +148,16 @@ async def consulate_for(session: AsyncSession, case: Case, consulate_id: int | N
             "The case is shared with several consulates: choose one.",
             field="consulate_id",
         )
-    for consulate in shared:
-        if consulate.id == consulate_id:
-            return consulate
+    if consulate_id in shared:
+        return consulate_id
     raise BookingError(
         400, "invalid", "The case is not shared with this consulate.", field="consulate_id"
     )
+
+
+async def consulate_for(session: AsyncSession, case: Case, consulate_id: int | None) -> int:
+    """`choose_consulate` among the case's active shares (one query)."""
+    return choose_consulate(await shared_consulate_ids(session, case.id), consulate_id)
 
 
 # -- checks -------------------------------------------------------------------------------
@@ -311,6 +315,7 @@ def _zone(zone_name: str, fallback: str) -> str:
 
 
 def people_for(context: SearchContext, slot: Slot, requester: User | None) -> list[Participant]:
+    """The participants a slot invites: its consul and interpreter, and the requester."""
     consul = context.consuls[slot.consul_id]
     people = [
         Participant(
@@ -357,8 +362,9 @@ def people_for(context: SearchContext, slot: Slot, requester: User | None) -> li
 async def checked_slot(
     session: AsyncSession,
     case: Case,
-    consulate: Consulate,
+    consulate_id: int,
     *,
+    cache: SearchCache,
     starts_at: datetime,
     ends_at: datetime | None,
     consul_id: int,
@@ -372,7 +378,15 @@ async def checked_slot(
     start = zones.to_minute(starts_at)
     named = Slot(start, start, consul_id, interpreter_id, room_id)
     context = await load_context(
-        session, case, consulate, now=now, horizon=None, span=span, exclude=exclude, only=named
+        session,
+        case,
+        consulate_id,
+        cache=cache,
+        now=now,
+        horizon=None,
+        span=span,
+        exclude=exclude,
+        only=named,
     )
     minutes = context.settings.interview_minutes
     _check_times(starts_at, ends_at, minutes)

@@ -28,16 +28,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interviews.accounts import User
 from scheduling.resources import VideoRoom
+from scheduling.search_cache import SearchCache
 
 
 class WriteGate:
-    """Opens scheduling write transactions for one database."""
+    """Opens scheduling write transactions for one database, and holds the cache of slot
+    search's static part for it (`search_cache.SearchCache`, checked on every use)."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.sessionmaker = sessionmaker
         bind = sessionmaker.kw.get("bind")
         self.dialect = bind.dialect.name if bind is not None else "sqlite"
         self._local = asyncio.Lock()
+        self.search_cache = SearchCache()
 
     @property
     def sqlite(self) -> bool:

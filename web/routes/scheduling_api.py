@@ -25,7 +25,7 @@ from scheduling.booking_rules import (
 from scheduling.resources import VideoRoom
 from scheduling.search import load_context
 from web.errors import invalid, not_found
-from web.keys import BOOKING_POLICY, CATALOGS, CLOCK, JOB_SCHEDULER, WRITE_GATE
+from web.keys import BOOKING_POLICY, CATALOGS, CLOCK, JOB_SCHEDULER, USER, WRITE_GATE
 from web.openapi import error_responses, json_ok
 from web.request_tools import json_body, parse, remote, signed_in, transaction
 from web.routes.scheduling_common import (
@@ -283,13 +283,12 @@ async def case_slots(request: web.Request) -> web.Response:
     with scheduling_errors():
         async with transaction(request) as session:
             case = await load_case(session, actor, case_id, Action.SLOT_SEARCH)
-            consulate = await consulate_for(
-                session, case, int(consulate_id) if consulate_id else None
-            )
+            chosen = await consulate_for(session, case, int(consulate_id) if consulate_id else None)
             context = await load_context(
                 session,
                 case,
-                consulate,
+                chosen,
+                cache=request.app[WRITE_GATE].search_cache,
                 now=request.app[CLOCK](),
                 horizon=timedelta(days=days),
                 limit=limit,
@@ -346,7 +345,11 @@ async def request_interview(request: web.Request) -> web.Response:
     data = parse(BookIn, await json_body(request))
     with scheduling_errors():
         interview = await booking.request_interview(
-            request.app[WRITE_GATE], data, change, request.app[BOOKING_POLICY]
+            request.app[WRITE_GATE],
+            data,
+            change,
+            request.app[BOOKING_POLICY],
+            requester=request.get(USER),
         )
     return await _respond(request, interview, status=201)
 
