@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from interviews.access import Actor
@@ -129,16 +129,50 @@ async def change_status_rows(
     The UPDATE only applies while the case is still `current`; a case that moved meanwhile
     raises TransitionRefused (the caller holds the write lock, so this is a safeguard).
     """
+    if not await move_status(session, case_id, current, wanted, now=now):
+        raise TransitionRefused(current, wanted)
+    return await record_status_change(
+        session, case_id, current, wanted, actor=actor, reason=reason, now=now, remote=remote
+    )
+
+
+async def move_status(
+    session: AsyncSession,
+    case_id: int,
+    current: CaseStatus,
+    wanted: CaseStatus,
+    *,
+    now: datetime,
+    only_if: ColumnElement[bool] | None = None,
+) -> bool:
+    """The UPDATE half of `change_status_rows`: move the case if it is still `current` (and
+    `only_if` holds); False when it was not. `record_status_change` writes the rest."""
     if wanted not in TRANSITIONS[current]:
         raise TransitionRefused(current, wanted)
+    condition = (Case.id == case_id) & (Case.status == current.value)
+    if only_if is not None:
+        condition = condition & only_if
     moved = await session.execute(
         update(Case)
-        .where(Case.id == case_id, Case.status == current.value)
+        .where(condition)
         .values(status=wanted.value, updated_at=now, version=Case.version + 1)
         .execution_options(synchronize_session=False)
     )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
-        raise TransitionRefused(current, wanted)
+    return bool(moved.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def record_status_change(
+    session: AsyncSession,
+    case_id: int,
+    current: CaseStatus,
+    wanted: CaseStatus,
+    *,
+    actor: Actor | None,
+    reason: str,
+    now: datetime,
+    remote: str = "",
+) -> Entry:
+    """The history row of a move `move_status` made; returns its audit entry to record."""
     await session.execute(
         insert(CaseStatusChange).values(
             case_id=case_id,

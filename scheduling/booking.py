@@ -13,14 +13,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from interviews.access import Action, Actor
 from interviews.accounts import Role, User
 from interviews.audit import Entry, record, record_many
 from interviews.case_access import load_case
-from interviews.case_status import change_status, change_status_rows
+from interviews.case_status import (
+    change_status,
+    change_status_rows,
+    move_status,
+    record_status_change,
+)
 from interviews.cases import Case, CaseStatus
 from scheduling import zones
 from scheduling.appointments import (
@@ -39,6 +45,7 @@ from scheduling.booking_rules import (
     checked_slot,
     consulate_for,
     load_interview,
+    no_active_interview,
     people_for,
     recheck,
 )
@@ -115,7 +122,19 @@ async def request_interview(
             requester = await session.get(User, change.actor.user_id)
     async with gate.transaction() as session:
         # Everything here holds the write lock: a few statements, each doing several rows.
-        status = await checked_case_status(session, found.id)
+        seen = found.case_status
+        # Usually the case is as the check above saw it: one guarded UPDATE both re-checks
+        # and moves it. Otherwise (it changed meanwhile, or is interview_requested already)
+        # it is checked as it is now, and moved below if need be.
+        moved = seen is not CaseStatus.INTERVIEW_REQUESTED and await move_status(
+            session,
+            found.id,
+            seen,
+            CaseStatus.INTERVIEW_REQUESTED,
+            now=change.now,
+            only_if=no_active_interview(found.id),
+        )
+        status = seen if moved else await checked_case_status(session, found.id)
         await recheck(session, context, slot)
         interview = Interview(
             case_id=found.id,
@@ -137,23 +156,23 @@ async def request_interview(
             requested_at=change.now,
             reason="",
             updated_at=change.now,
-            participants=people_for(context, slot, requester),
         )
         session.add(interview)
         await session.flush()
+        await _add_people(session, interview, people_for(context, slot, requester))
         events: list[Entry] = []
         if status is not CaseStatus.INTERVIEW_REQUESTED:
+            arguments: dict[str, Any] = {
+                "actor": change.actor,
+                "reason": f"interview {interview.id} requested",
+                "now": change.now,
+                "remote": change.remote,
+            }
+            wanted = CaseStatus.INTERVIEW_REQUESTED
             events.append(
-                await change_status_rows(
-                    session,
-                    found.id,
-                    status,
-                    CaseStatus.INTERVIEW_REQUESTED,
-                    actor=change.actor,
-                    reason=f"interview {interview.id} requested",
-                    now=change.now,
-                    remote=change.remote,
-                )
+                await record_status_change(session, found.id, status, wanted, **arguments)
+                if moved
+                else await change_status_rows(session, found.id, status, wanted, **arguments)
             )
         events.append(_entry("interview.request", interview, change, consulate_id=consulate_id))
         await record_many(session, events)
@@ -163,6 +182,30 @@ async def request_interview(
             + timed_jobs(interview, policy, now=change.now),
         )
         return interview
+
+
+async def _add_people(
+    session: AsyncSession, interview: Interview, people: list[Participant]
+) -> None:
+    """Insert a new interview's participants in one statement (the unit of work would send
+    one INSERT each) and attach them to it, in id order as a load would give them."""
+    rows = [
+        {
+            "interview_id": interview.id,
+            "user_id": person.user_id,
+            "role": person.role,
+            "name": person.name,
+            "email": person.email,
+            "language": person.language,
+            "time_zone": person.time_zone,
+            "token_nonce": person.token_nonce,
+            "removed": False,
+            "joined_at": None,
+        }
+        for person in people
+    ]
+    stored = (await session.scalars(insert(Participant).returning(Participant), rows)).all()
+    set_committed_value(interview, "participants", sorted(stored, key=lambda p: p.id))
 
 
 async def confirm(gate: WriteGate, interview_id: int, change: Change, policy: Policy) -> Interview:

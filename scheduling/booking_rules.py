@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from interviews.access import Action, Actor, Forbidden, authorize
@@ -269,6 +269,11 @@ def _active_interview(case_id: int, exclude: int | None) -> Select[int]:
     if exclude is not None:
         query = query.where(Interview.id != exclude)
     return query.limit(1)
+
+
+def no_active_interview(case_id: int) -> ColumnElement[bool]:
+    """A condition: the case has no requested or confirmed interview."""
+    return ~_active_interview(case_id, None).exists()
 
 
 def _refuse_other(other: int | None) -> None:

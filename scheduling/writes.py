@@ -51,7 +51,9 @@ class WriteGate:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session in one write transaction, committed on success, rolled back on error."""
         if self.sqlite:
-            async with self._local, self.sessionmaker() as session, session.begin():
+            # The queue is left at commit; closing the session (a hop to reset the
+            # connection) no longer holds up the next writer.
+            async with self.sessionmaker() as session, self._local, session.begin():
                 await session.execute(text("BEGIN IMMEDIATE"))
                 yield session
         else:
