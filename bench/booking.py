@@ -233,7 +233,7 @@ async def one_by_one(
     gate = WriteGate(sessionmaker)
     requester = await _signed_in(sessionmaker)
     plans = _plan(lanes, per_lane, run=2)
-    bodies = iter([plan[k] for k in range(per_lane) for plan in plans][:count])
+    bodies = iter([plan[k] for k in range(per_lane) for plan in plans][: lanes + count])
 
     async def book() -> None:
         await booking.request_interview(
@@ -244,8 +244,9 @@ async def one_by_one(
             requester=requester,
         )
 
-    await book()  # warm-up: compiled statement caches
-    statements, hops, cpu = await per_operation(book, count - 1)
+    for _ in range(lanes):  # warm-up: compiled statements, and a server's search cache
+        await book()
+    statements, hops, cpu = await per_operation(book, count)
     floor = await round_trip_cpu_ms(sessionmaker)
     stick = yardstick_ms()
     print(

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from interviews.access import Action
@@ -22,15 +23,16 @@ from interviews.audit import Entry, record_many
 from interviews.case_access import load_case
 from interviews.case_status import change_status_rows, move_status, record_status_change
 from interviews.cases import Case, CaseStatus
+from interviews.db import table_of
 from scheduling import zones
-from scheduling.appointments import Interview, InterviewStatus, Participant
+from scheduling.appointments import Interview, InterviewStatus, Participant, new_uid
 from scheduling.booking_rules import (
+    MOVE_IF_FREE,
     BookIn,
     check_case,
     checked_case_status,
     checked_slot,
     consulate_for,
-    no_active_interview,
     people_for,
     recheck,
 )
@@ -114,33 +116,38 @@ async def write_request(
             seen,
             CaseStatus.INTERVIEW_REQUESTED,
             now=change.now,
-            only_if=no_active_interview(found.id),
+            statement=MOVE_IF_FREE,
         )
         status = seen if moved else await checked_case_status(session, found.id)
         await recheck(session, context, slot)
-        interview = Interview(
-            case_id=found.id,
-            consulate_id=consulate_id,
-            facility_id=found.facility_id,
-            consul_id=slot.consul_id,
-            interpreter_id=slot.interpreter_id,
-            language=context.interpreters[slot.interpreter_id].spoken
+        values: dict[str, Any] = {
+            "uid": new_uid(),
+            "case_id": found.id,
+            "consulate_id": consulate_id,
+            "facility_id": found.facility_id,
+            "consul_id": slot.consul_id,
+            "interpreter_id": slot.interpreter_id,
+            "language": context.interpreters[slot.interpreter_id].spoken
             if slot.interpreter_id
             else None,
-            room_id=slot.room_id,
-            starts_at=zones.from_minute(slot.start),
-            ends_at=zones.from_minute(slot.end),
-            busy_until=zones.from_minute(slot.end + context.settings.buffer_minutes),
-            status=InterviewStatus.REQUESTED.value,
-            priority_hold=slot.priority_hold,
-            sequence=0,
-            requested_by=change.actor.user_id,
-            requested_at=change.now,
-            reason="",
-            updated_at=change.now,
-        )
-        session.add(interview)
-        await session.flush()
+            "room_id": slot.room_id,
+            "starts_at": zones.from_minute(slot.start),
+            "ends_at": zones.from_minute(slot.end),
+            "busy_until": zones.from_minute(slot.end + context.settings.buffer_minutes),
+            "status": InterviewStatus.REQUESTED.value,
+            "priority_hold": slot.priority_hold,
+            "sequence": 0,
+            "requested_by": change.actor.user_id,
+            "requested_at": change.now,
+            "decided_by": None,
+            "decided_at": None,
+            "reason": "",
+            "updated_at": change.now,
+        }
+        # Core INSERTs and the objects made afterwards, as a load then a closed session
+        # would leave them (detached): the unit of work cost more than the statements.
+        interview = Interview(id=(await session.execute(_INSERT, values)).scalar_one(), **values)
+        make_transient_to_detached(interview)
         await _add_people(session, interview, people_for(context, slot, checked.requester))
         events: list[Entry] = []
         if status is not CaseStatus.INTERVIEW_REQUESTED:
@@ -168,11 +175,23 @@ async def write_request(
         return interview
 
 
+_INSERT = insert(table_of(Interview)).returning(table_of(Interview).c.id)
+_INSERT_PEOPLE = insert(table_of(Participant)).returning(
+    table_of(Participant).c.id, table_of(Participant).c.role
+)
+
+
 async def _add_people(
     session: AsyncSession, interview: Interview, people: list[Participant]
 ) -> None:
     """Insert a new interview's participants in one statement (the unit of work would send
-    one INSERT each) and attach them to it, in id order as a load would give them."""
+    one INSERT each) and attach them to it, in id order as a load would give them.
+
+    Core, not the ORM's bulk insert: the rows are known here, only their ids come back.
+    A new interview has one participant per role, so the role tells which id is whose.
+    """
+    if len({person.role for person in people}) != len(people):
+        raise ValueError("a new interview has one participant per role")
     rows = [
         {
             "interview_id": interview.id,
@@ -188,5 +207,11 @@ async def _add_people(
         }
         for person in people
     ]
-    stored = (await session.scalars(insert(Participant).returning(Participant), rows)).all()
-    set_committed_value(interview, "participants", sorted(stored, key=lambda p: p.id))
+    ids = {role: ident for ident, role in (await session.execute(_INSERT_PEOPLE, rows)).all()}
+    for person in people:
+        person.id = ids[person.role]
+        person.interview_id = interview.id
+        person.removed = False
+        person.joined_at = None
+        make_transient_to_detached(person)
+    set_committed_value(interview, "participants", sorted(people, key=lambda p: p.id))

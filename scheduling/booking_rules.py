@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from interviews.access import Action, Actor, Forbidden, authorize
 from interviews.accounts import Role, User
-from interviews.case_status import allowed_next
+from interviews.case_status import allowed_next, move_statement
 from interviews.cases import Case, CaseStatus
 from interviews.sharing import active_share
 from scheduling import intervals as iv
@@ -262,18 +262,16 @@ def _check_status(status: CaseStatus) -> None:
         )
 
 
-def _active_interview(case_id: int, exclude: int | None) -> Select[int]:
-    query = select(Interview.id).where(
-        Interview.case_id == case_id, Interview.status.in_(ACTIVE_VALUES)
-    )
-    if exclude is not None:
-        query = query.where(Interview.id != exclude)
-    return query.limit(1)
-
-
-def no_active_interview(case_id: int) -> ColumnElement[bool]:
-    """A condition: the case has no requested or confirmed interview."""
-    return ~_active_interview(case_id, None).exists()
+_ACTIVE_INTERVIEW = (
+    select(Interview.id)
+    .where(Interview.case_id == bindparam("case_id"), Interview.status.in_(ACTIVE_VALUES))
+    .limit(1)
+)
+# Booking's move of the case: only while it still has no requested or confirmed interview.
+MOVE_IF_FREE = move_statement(~_ACTIVE_INTERVIEW.exists())
+_CASE_STATUS = select(Case.status, _ACTIVE_INTERVIEW.scalar_subquery()).where(
+    Case.id == bindparam("case_id")
+)
 
 
 def _refuse_other(other: int | None) -> None:
@@ -290,19 +288,16 @@ async def check_case(session: AsyncSession, case: Case, exclude: int | None = No
     """Refuse a booking for a closed case, one whose status path allows none, or one that
     already has a requested or confirmed interview."""
     _check_status(case.case_status)
-    _refuse_other(await session.scalar(_active_interview(case.id, exclude)))
+    query = _ACTIVE_INTERVIEW
+    if exclude is not None:
+        query = query.where(Interview.id != exclude)
+    _refuse_other(await session.scalar(query, {"case_id": case.id}))
 
 
 async def checked_case_status(session: AsyncSession, case_id: int) -> CaseStatus:
     """`check_case` by id in one statement (the case's status and any active interview of
     it), for the write transaction; returns the status."""
-    row = (
-        await session.execute(
-            select(Case.status, _active_interview(case_id, None).scalar_subquery()).where(
-                Case.id == case_id
-            )
-        )
-    ).first()
+    row = (await session.execute(_CASE_STATUS, {"case_id": case_id})).first()
     if row is None:
         raise BookingError(409, "conflict", "The case is gone.")
     status = CaseStatus(row[0])

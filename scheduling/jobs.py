@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from interviews.db import Base, UTCDateTime, utcnow
+from interviews.db import Base, UTCDateTime, table_of, utcnow
 from scheduling.writes import WriteGate
 
 log = logging.getLogger(__name__)
@@ -123,10 +123,13 @@ def job_row(
     }
 
 
+_INSERT_JOBS = insert(table_of(ScheduledJob))  # Core: no ORM work per statement
+
+
 async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Add several keyless jobs (`job_row`) in the caller's transaction, in one statement."""
     if rows:
-        await session.execute(insert(ScheduledJob), rows)
+        await session.execute(_INSERT_JOBS, rows)
 
 
 async def cancel_pending(

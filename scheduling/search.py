@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, Integer, select, union_all
+from sqlalchemy import ColumnElement, CompoundSelect, Integer, bindparam, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import QueryableAttribute, lazyload
@@ -123,6 +123,41 @@ def deadline_end(case: Case, facility: FacilityInfo) -> datetime:
     return zones.from_minute(zones.day_span(facility.time_zone, case.deadline)[1])
 
 
+def _bookings_query(*, excluding: bool) -> CompoundSelect[Any]:
+    # One indexed range scan per resource kind, glued with UNION ALL: an OR across the three
+    # columns would make SQLite scan every active booking in the range instead. Built once
+    # with bound parameters: composing it per call cost as much as running it.
+    columns = (
+        Interview.id,
+        Interview.consul_id,
+        Interview.interpreter_id,
+        Interview.room_id,
+        epoch_minutes(Interview.starts_at),
+        epoch_minutes(Interview.busy_until),
+    )
+    parts = []
+    for column, ids in (
+        (Interview.consul_id, "consul_ids"),
+        (Interview.interpreter_id, "interpreter_ids"),
+        (Interview.room_id, "room_ids"),
+    ):
+        part = select(*columns).where(
+            column.in_(bindparam(ids, expanding=True)),
+            Interview.starts_at >= bindparam("first_start"),
+            Interview.starts_at < bindparam("high"),
+            Interview.busy_until > bindparam("low"),
+            Interview.status.in_(ACTIVE_VALUES),
+        )
+        if excluding:
+            part = part.where(Interview.id != bindparam("exclude"))
+        parts.append(part)
+    return union_all(*parts)
+
+
+_BOOKINGS = _bookings_query(excluding=False)
+_BOOKINGS_EXCEPT = _bookings_query(excluding=True)
+
+
 async def active_bookings(
     session: AsyncSession,
     *,
@@ -134,54 +169,40 @@ async def active_bookings(
     exclude: int | None = None,
 ) -> list[Busy]:
     """Requested or confirmed interviews of these people and rooms overlapping [low, high)."""
-    # One indexed range scan per resource kind, glued with UNION ALL: an OR across the three
-    # columns would make SQLite scan every active booking in the range instead.
-    columns = (
-        Interview.id,
-        Interview.consul_id,
-        Interview.interpreter_id,
-        Interview.room_id,
-        epoch_minutes(Interview.starts_at),
-        epoch_minutes(Interview.busy_until),
-    )
-    parts = []
-    for column, ids in (
-        (Interview.consul_id, consul_ids),
-        (Interview.interpreter_id, interpreter_ids),
-        (Interview.room_id, room_ids),
-    ):
-        if not ids:
-            continue
-        part = select(*columns).where(
-            column.in_(ids),
-            Interview.starts_at >= low - MAX_SPAN,
-            Interview.starts_at < high,
-            Interview.busy_until > low,
-            Interview.status.in_(ACTIVE_VALUES),
-        )
-        if exclude is not None:
-            part = part.where(Interview.id != exclude)
-        parts.append(part)
-    if not parts:
+    if not (consul_ids or interpreter_ids or room_ids):
         return []
+    params: dict[str, Any] = {
+        "consul_ids": consul_ids,
+        "interpreter_ids": interpreter_ids,
+        "room_ids": room_ids,
+        "first_start": low - MAX_SPAN,
+        "high": high,
+        "low": low,
+    }
+    query = _BOOKINGS
+    if exclude is not None:
+        query = _BOOKINGS_EXCEPT
+        params["exclude"] = exclude
     seen: set[int] = set()
     found: list[Busy] = []
-    for row in (await session.execute(union_all(*parts))).all():
+    for row in (await session.execute(query, params)).all():
         if row[0] not in seen:
             seen.add(row[0])
             found.append(Busy._make(row))
     return found
 
 
+_SHARED = (
+    select(CaseShare.consulate_id)
+    .where(CaseShare.case_id == bindparam("case_id"), CaseShare.revoked_at.is_(None))
+    .distinct()
+    .order_by(CaseShare.consulate_id)
+)
+
+
 async def shared_consulate_ids(session: AsyncSession, case_id: int) -> list[int]:
     """Ids of the consulates the case is shared with right now (one plain query)."""
-    rows = await session.scalars(
-        select(CaseShare.consulate_id)
-        .where(CaseShare.case_id == case_id, CaseShare.revoked_at.is_(None))
-        .distinct()
-        .order_by(CaseShare.consulate_id)
-    )
-    return list(rows.all())
+    return list((await session.scalars(_SHARED, {"case_id": case_id})).all())
 
 
 async def load_context(

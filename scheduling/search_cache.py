@@ -54,6 +54,9 @@ class SchedulingVersion(Base):
     version: Mapped[int] = mapped_column(BigInteger)
 
 
+_VERSION = select(SchedulingVersion.version).where(SchedulingVersion.id == VERSION_ROW)
+
+
 @dataclass(frozen=True)
 class Person:
     """A consul or an eligible interpreter, as search and invitations need them."""
@@ -159,9 +162,7 @@ def rank(person: Person, languages: Sequence[str]) -> int:
 
 async def current_version(session: AsyncSession) -> int | None:
     """The version value (None when the row is missing: then nothing is kept)."""
-    found = await session.scalar(
-        select(SchedulingVersion.version).where(SchedulingVersion.id == VERSION_ROW)
-    )
+    found = await session.scalar(_VERSION)
     return None if found is None else int(found)
 
 

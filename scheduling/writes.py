@@ -30,6 +30,8 @@ from interviews.accounts import User
 from scheduling.resources import VideoRoom
 from scheduling.search_cache import SearchCache
 
+_BEGIN_IMMEDIATE = text("BEGIN IMMEDIATE")
+
 
 class WriteGate:
     """Opens scheduling write transactions for one database, and holds the cache of slot
@@ -54,7 +56,7 @@ class WriteGate:
             # The queue is left at commit; closing the session (a hop to reset the
             # connection) no longer holds up the next writer.
             async with self.sessionmaker() as session, self._local, session.begin():
-                await session.execute(text("BEGIN IMMEDIATE"))
+                await session.execute(_BEGIN_IMMEDIATE)
                 yield session
         else:
             async with self.sessionmaker() as session, session.begin():
