@@ -31,7 +31,8 @@ from scheduling.appointments import (
     ParticipantRole,
     new_nonce,
 )
-from scheduling.search import SearchContext, active_bookings, load_context, shared_consulate_ids
+from scheduling.busy import active_bookings
+from scheduling.search import SearchContext, load_context, shared_consulate_ids
 from scheduling.search_cache import SearchCache
 from scheduling.slots import Problem, Resource, Slot, fits, held_time
 from scheduling.writes import lock_resources

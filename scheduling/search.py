@@ -11,20 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple, TypeVar
+from typing import TypeVar
 
-from sqlalchemy import ColumnElement, CompoundSelect, Integer, bindparam, select, union_all
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import QueryableAttribute, lazyload
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.orm import lazyload
 
 from interviews.cases import Case
 from interviews.consulates import Consulate
 from interviews.sharing import CaseShare
 from scheduling import zones
-from scheduling.appointments import ACTIVE_VALUES, MAX_SPAN, Interview
+from scheduling.busy import CONSUL, INTERPRETER, ROOM, Busy, active_bookings, busy_times
 from scheduling.search_cache import (
     ConsulateInfo,
     FacilityInfo,
@@ -37,54 +34,6 @@ from scheduling.search_cache import (
 from scheduling.slots import Resource, SearchRequest, Slot
 
 DEFAULT_HORIZON = timedelta(days=30)
-
-
-class epoch_minutes(ColumnElement[int]):
-    """Whole minutes since the epoch of a UTC timestamp column, computed by the database.
-
-    Slot search reads thousands of booking times; letting the database hand back integers
-    avoids parsing each timestamp in Python (the bulk of the load time on SQLite).
-    """
-
-    inherit_cache = True
-    # The wrapped column is part of the statement's cache key, so compiled SQL is reused.
-    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
-    type = Integer()
-
-    def __init__(self, column: QueryableAttribute[datetime]) -> None:
-        self.column = column.expression
-
-
-@compiles(epoch_minutes, "sqlite")
-def _epoch_sqlite(element: epoch_minutes, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"(CAST(strftime('%s', {compiler.process(element.column, **kw)}) AS INTEGER) / 60)"
-
-
-@compiles(epoch_minutes)
-def _epoch_default(element: epoch_minutes, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"(CAST(EXTRACT(EPOCH FROM {compiler.process(element.column, **kw)}) AS BIGINT) / 60)"
-
-
-class Busy(NamedTuple):
-    """An active booking as slot search sees it, times in epoch minutes (a tuple: thousands
-    are made per search)."""
-
-    interview_id: int
-    consul_id: int
-    interpreter_id: int | None
-    room_id: int
-    start: int
-    until: int
-
-    @property
-    def starts_at(self) -> datetime:
-        """The start as an aware UTC datetime."""
-        return zones.from_minute(self.start)
-
-    @property
-    def busy_until(self) -> datetime:
-        """The end of the buffer as an aware UTC datetime."""
-        return zones.from_minute(self.until)
 
 
 @dataclass
@@ -121,75 +70,6 @@ async def case_consulates(session: AsyncSession, case_id: int) -> list[Consulate
 def deadline_end(case: Case, facility: FacilityInfo) -> datetime:
     """The end of the deadline day at the facility: interviews must end by then."""
     return zones.from_minute(zones.day_span(facility.time_zone, case.deadline)[1])
-
-
-def _bookings_query(*, excluding: bool) -> CompoundSelect[Any]:
-    # One indexed range scan per resource kind, glued with UNION ALL: an OR across the three
-    # columns would make SQLite scan every active booking in the range instead. Built once
-    # with bound parameters: composing it per call cost as much as running it.
-    columns = (
-        Interview.id,
-        Interview.consul_id,
-        Interview.interpreter_id,
-        Interview.room_id,
-        epoch_minutes(Interview.starts_at),
-        epoch_minutes(Interview.busy_until),
-    )
-    parts = []
-    for column, ids in (
-        (Interview.consul_id, "consul_ids"),
-        (Interview.interpreter_id, "interpreter_ids"),
-        (Interview.room_id, "room_ids"),
-    ):
-        part = select(*columns).where(
-            column.in_(bindparam(ids, expanding=True)),
-            Interview.starts_at >= bindparam("first_start"),
-            Interview.starts_at < bindparam("high"),
-            Interview.busy_until > bindparam("low"),
-            Interview.status.in_(ACTIVE_VALUES),
-        )
-        if excluding:
-            part = part.where(Interview.id != bindparam("exclude"))
-        parts.append(part)
-    return union_all(*parts)
-
-
-_BOOKINGS = _bookings_query(excluding=False)
-_BOOKINGS_EXCEPT = _bookings_query(excluding=True)
-
-
-async def active_bookings(
-    session: AsyncSession,
-    *,
-    low: datetime,
-    high: datetime,
-    consul_ids: list[int],
-    interpreter_ids: list[int],
-    room_ids: list[int],
-    exclude: int | None = None,
-) -> list[Busy]:
-    """Requested or confirmed interviews of these people and rooms overlapping [low, high)."""
-    if not (consul_ids or interpreter_ids or room_ids):
-        return []
-    params: dict[str, Any] = {
-        "consul_ids": consul_ids,
-        "interpreter_ids": interpreter_ids,
-        "room_ids": room_ids,
-        "first_start": low - MAX_SPAN,
-        "high": high,
-        "low": low,
-    }
-    query = _BOOKINGS
-    if exclude is not None:
-        query = _BOOKINGS_EXCEPT
-        params["exclude"] = exclude
-    seen: set[int] = set()
-    found: list[Busy] = []
-    for row in (await session.execute(query, params)).all():
-        if row[0] not in seen:
-            seen.add(row[0])
-            found.append(Busy._make(row))
-    return found
 
 
 _SHARED = (
@@ -247,25 +127,38 @@ async def load_context(
         latest = min(latest, now + horizon)
     # Daily maximums count every interview of the interpreter's local day: read a day more.
     low, high = span or (earliest, latest)
-    bookings = await active_bookings(
-        session,
-        low=low - timedelta(days=1),
-        high=high + timedelta(days=1),
-        consul_ids=list(consuls),
-        interpreter_ids=list(interpreters),
-        room_ids=list(rooms),
-        exclude=exclude,
-    )
+    bookings: list[Busy] = []
+    read_from, read_until = low - timedelta(days=1), high + timedelta(days=1)
+    if only is None:  # a search: the busy times per resource are all it needs
+        held = await busy_times(
+            session,
+            low=read_from,
+            high=read_until,
+            consul_ids=list(consuls),
+            interpreter_ids=list(interpreters),
+            room_ids=list(rooms),
+            exclude=exclude,
+        )
+    else:  # a booking's check: the bookings themselves, to name any clash
+        bookings = await active_bookings(
+            session,
+            low=read_from,
+            high=read_until,
+            consul_ids=list(consuls),
+            interpreter_ids=list(interpreters),
+            room_ids=list(rooms),
+            exclude=exclude,
+        )
+        held = {}
+        for item in bookings:
+            minutes = (item.start, item.until)
+            held.setdefault((CONSUL, item.consul_id), []).append(minutes)
+            if item.interpreter_id is not None:
+                held.setdefault((INTERPRETER, item.interpreter_id), []).append(minutes)
+            held.setdefault((ROOM, item.room_id), []).append(minutes)
 
-    held: dict[tuple[str, int | None], list[tuple[int, int]]] = {}
-    for item in bookings:
-        minutes = (item.start, item.until)
-        held.setdefault(("consul_id", item.consul_id), []).append(minutes)
-        held.setdefault(("interpreter_id", item.interpreter_id), []).append(minutes)
-        held.setdefault(("room_id", item.room_id), []).append(minutes)
-
-    def busy(match: str, ident: int) -> tuple[tuple[int, int], ...]:
-        return tuple(held.get((match, ident), ()))
+    def busy(kind: int, ident: int) -> tuple[tuple[int, int], ...]:
+        return tuple(held.get((kind, ident), ()))
 
     request = SearchRequest(
         earliest=zones.to_minute(earliest),
@@ -274,13 +167,13 @@ async def load_context(
         buffer=settings.buffer_minutes,
         step=settings.step_minutes,
         consulate=statics.consulate.schedule,
-        consuls=[Resource(u.id, u.name, busy=busy("consul_id", u.id)) for u in consuls.values()],
+        consuls=[Resource(u.id, u.name, busy=busy(CONSUL, u.id)) for u in consuls.values()],
         interpreters=[
             Resource(
                 item.id,
                 item.name,
                 statics.interpreter_schedules[item.id],
-                busy=busy("interpreter_id", item.id),
+                busy=busy(INTERPRETER, item.id),
                 max_per_day=item.max_per_day,
                 language=item.spoken,
                 rank=rank(item, languages),
@@ -294,7 +187,7 @@ async def load_context(
                 room.id,
                 room.name,
                 statics.facility.schedules[room.id],
-                busy=busy("room_id", room.id),
+                busy=busy(ROOM, room.id),
             )
             for room in rooms.values()
         ],
