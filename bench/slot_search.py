@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -41,7 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.counting import COUNTS, install, yardstick_ms  # noqa: E402
+from interviews.access import Action, Actor  # noqa: E402
 from interviews.accounts import ApiToken, Role, User, digest, hash_password  # noqa: E402
+from interviews.case_access import load_case  # noqa: E402
 from interviews.cases import Case, CaseLanguage  # noqa: E402
 from interviews.consulates import Consulate, ConsulateLanguage  # noqa: E402
 from interviews.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
@@ -76,8 +78,11 @@ LANGUAGES = (
     "hin", "pan", "ben", "nep", "sin", "tam", "urd", "amh", "tir", "orm",
     "pus", "fas", "ara", "fra", "por", "hat", "kor", "vie", "cmn", "rus",
 )  # fmt: skip
-NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+# The server over HTTP searches at the real time, so the data is laid out from the real
+# time too (a fixed date in the past made every HTTP search stop at "deadline passed").
+NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 TOKEN = "cl_bench_token_for_slot_search"
+ADMIN = Actor(user_id=1, name="Admin 1", role=Role.ADMIN)  # the first user `build` makes
 
 
 @dataclass
@@ -282,8 +287,8 @@ async def build(
                     "sex": "unknown",
                     "claimed_nationality": "IN",
                     "other_nationalities": [],
-                    "detention_date": date(2026, 2, 20),
-                    "deadline": date(2026, 4, 20),
+                    "detention_date": NOW.date() - timedelta(days=10),
+                    "deadline": NOW.date() + timedelta(days=49),
                     "minor": False,
                     "unaccompanied_minor": False,
                     "asylum_claim": False,
@@ -389,8 +394,7 @@ async def in_process(
         started = time.perf_counter()
         cpu_started = time.process_time()
         async with sessionmaker() as session:
-            case = await session.get(Case, case_id)
-            assert case is not None
+            case = await load_case(session, ADMIN, case_id, Action.SLOT_SEARCH)
             consulate_id = await consulate_for(session, case, None)
             context = await load_context(session, case, consulate_id, cache=cache, now=NOW)
         middle = time.perf_counter()
