@@ -15,6 +15,7 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Integer,
+    Text,
     bindparam,
     literal_column,
     select,
@@ -158,28 +159,63 @@ Held = dict[tuple[int, int], list[tuple[int, int]]]
 CONSUL, INTERPRETER, ROOM = 0, 1, 2  # the kinds `busy_times` keys its lists by
 
 
+class minute_pairs(ColumnElement[str]):
+    """An aggregate: "start until start until ..." of a group's bookings, in epoch minutes.
+
+    A search reads over a thousand bookings; one text per resource instead of one row per
+    booking spares the driver's thread and SQLAlchemy a thousand result rows, and Python
+    turns the text back into numbers in a few C calls (`_pairs`).
+    """
+
+    inherit_cache = True
+    _traverse_internals = [  # noqa: RUF012
+        ("start", InternalTraversal.dp_clauseelement),
+        ("until", InternalTraversal.dp_clauseelement),
+    ]
+    type = Text()
+
+    def __init__(self, start: ColumnElement[int], until: ColumnElement[int]) -> None:
+        self.start = start
+        self.until = until
+
+
+@compiles(minute_pairs, "sqlite")
+def _pairs_sqlite(element: minute_pairs, compiler: SQLCompiler, **kw: Any) -> str:
+    start, until = compiler.process(element.start, **kw), compiler.process(element.until, **kw)
+    return f"group_concat({start} || ' ' || {until}, ' ')"
+
+
+@compiles(minute_pairs)
+def _pairs_default(element: minute_pairs, compiler: SQLCompiler, **kw: Any) -> str:
+    start, until = compiler.process(element.start, **kw), compiler.process(element.until, **kw)
+    return f"string_agg(CAST({start} AS TEXT) || ' ' || CAST({until} AS TEXT), ' ')"
+
+
 def _held_query(*, excluding: bool) -> CompoundSelect[Any]:
-    # As the bookings query, but one row per (resource kind, resource, booking) with only
-    # what a search uses: fewer values to make in the driver's thread and no de-duplication
-    # in Python (a booking of one of the consuls, interpreters and rooms asked about comes
-    # once per part it matches, which is exactly once per resource it holds).
+    # As the bookings query, but per resource one text of its bookings' times: a booking
+    # of several of the resources asked about counts once for each, as a search needs.
     parts = []
     for kind, column, ids in (
         (CONSUL, Interview.consul_id, "consul_ids"),
         (INTERPRETER, Interview.interpreter_id, "interpreter_ids"),
         (ROOM, Interview.room_id, "room_ids"),
     ):
-        part = select(
-            literal_column(str(kind), Integer()),
-            column,
-            epoch_minutes(Interview.starts_at),
-            epoch_minutes(Interview.busy_until),
-        ).where(
-            column.in_(bindparam(ids, expanding=True)),
-            Interview.starts_at >= bindparam("first_start"),
-            Interview.starts_at < bindparam("high"),
-            Interview.busy_until > bindparam("low"),
-            Interview.status.in_(ACTIVE_VALUES),
+        part = (
+            select(
+                literal_column(str(kind), Integer()),
+                column,
+                minute_pairs(
+                    epoch_minutes(Interview.starts_at), epoch_minutes(Interview.busy_until)
+                ),
+            )
+            .where(
+                column.in_(bindparam(ids, expanding=True)),
+                Interview.starts_at >= bindparam("first_start"),
+                Interview.starts_at < bindparam("high"),
+                Interview.busy_until > bindparam("low"),
+                Interview.status.in_(ACTIVE_VALUES),
+            )
+            .group_by(column)
         )
         if excluding:
             part = part.where(Interview.id != bindparam("exclude"))
@@ -189,6 +225,11 @@ def _held_query(*, excluding: bool) -> CompoundSelect[Any]:
 
 _HELD = _held_query(excluding=False)
 _HELD_EXCEPT = _held_query(excluding=True)
+
+
+def _pairs(text: str) -> list[tuple[int, int]]:
+    numbers = map(int, text.split())
+    return list(zip(numbers, numbers, strict=False))
 
 
 async def busy_times(
@@ -202,10 +243,9 @@ async def busy_times(
     exclude: int | None = None,
 ) -> Held:
     """Like `active_bookings`, as (start, busy until) minutes per (kind, resource id):
-    what slot search needs, for less work than a row per booking."""
-    held: Held = {}
+    what slot search needs, for a fraction of the work of a row per booking."""
     if not (consul_ids or interpreter_ids or room_ids):
-        return held
+        return {}
     params: dict[str, Any] = {
         "consul_ids": consul_ids,
         "interpreter_ids": interpreter_ids,
@@ -218,10 +258,5 @@ async def busy_times(
     if exclude is not None:
         query = _HELD_EXCEPT
         params["exclude"] = exclude
-    for kind, ident, start, until in (await session.execute(query, params)).all():
-        found = held.get((kind, ident))
-        if found is None:
-            held[(kind, ident)] = [(start, until)]
-        else:
-            found.append((start, until))
-    return held
+    rows = (await session.execute(query, params)).all()
+    return {(kind, ident): _pairs(text) for kind, ident, text in rows if text}

@@ -7,6 +7,7 @@ through the `scheduling_version` row that the database's triggers change.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -19,7 +20,13 @@ from interviews.cases import Case
 from scheduling.search import load_context
 from scheduling.search_cache import SchedulingVersion, SearchCache
 from tests.conftest import Clock, World, sign_in
-from tests.test_scheduling_support import Schedule, act_as, booking_body, set_up_schedule
+from tests.test_scheduling_support import (
+    Schedule,
+    act_as,
+    add_case,
+    booking_body,
+    set_up_schedule,
+)
 from web.keys import CLOCK, WRITE_GATE
 
 
@@ -186,3 +193,26 @@ async def test_each_change_search_depends_on_gives_a_new_version_and_nothing_els
         before = await version(db)
         await edit(db, sql)
         assert await version(db) == before, f"{label} changed the version"
+
+
+async def test_a_search_skips_the_times_bookings_hold_with_their_pause(
+    client: TestClient[Any, Any], schedule: Schedule, db: async_sessionmaker[AsyncSession]
+) -> None:
+    """Bookings are read fresh on every search (as busy times per resource), never cached."""
+    async with db() as session, session.begin():
+        other = await add_case(
+            session,
+            schedule.world.tapachula.id,
+            "TAP-2026-0002",
+            deadline=date(2026, 3, 20),
+            share_with=schedule.world.india.id,
+        )
+    await act_as(client, "staff@example.org")
+    booked = await client.post(
+        "/api/interviews", json=booking_body(schedule, "2026-03-02T14:00:00+00:00")
+    )
+    assert booked.status == 201, await booked.text()
+    body = await (await client.get(f"/api/cases/{other}/slots")).json()
+    # 14:00-15:00 and its 15-minute pause: the same consul, interpreter and room are free
+    # from 15:15, so the next slot on the consulate's 30-minute grid is 15:30.
+    assert body["slots"][0]["starts_at"] == "2026-03-02T15:30:00+00:00"
