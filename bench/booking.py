@@ -4,7 +4,7 @@ distinct slots (goal ≥ 300 bookings/s, zero errors).
 Each client has its own consul, interpreter and room (so no request clashes) and books a
 run of consecutive slots, one case each, through
   1. the booking code in-process (`booking.request_interview`, what a request does after
-     parsing), and
+     parsing and authentication, with the app's one WriteGate and its search cache), and
   2. POST /api/interviews over HTTP against `consulink serve` in its own process.
 Every booking also writes its audit row, the case's status change and its notice and
 expiry jobs, as in production. Prints figures; asserts nothing about time.
@@ -217,22 +217,36 @@ def _report(label: str, latencies: list[float], elapsed: float, errors: int) -> 
 STAFF = Actor(user_id=1, name="User 1", role=Role.STAFF, facility_id=1)
 
 
+async def _signed_in(sessionmaker: async_sessionmaker[AsyncSession]) -> User:
+    """The staff account, as the auth middleware hands it to a request."""
+    async with sessionmaker() as session:
+        user = await session.get(User, STAFF.user_id)
+    assert user is not None
+    return user
+
+
 async def one_by_one(
     sessionmaker: async_sessionmaker[AsyncSession], lanes: int, per_lane: int, count: int
 ) -> None:
     """Bookings one after another: statements, thread hops and CPU per booking, and that CPU
     as a multiple of the cheapest round trip (figures that hardly depend on the load)."""
     gate = WriteGate(sessionmaker)
+    requester = await _signed_in(sessionmaker)
     plans = _plan(lanes, per_lane, run=2)
-    bodies = iter([plan[k] for k in range(per_lane) for plan in plans][:count])
+    bodies = iter([plan[k] for k in range(per_lane) for plan in plans][: lanes + count])
 
     async def book() -> None:
         await booking.request_interview(
-            gate, BookIn.model_validate(next(bodies)), booking.Change(STAFF, NOW), Policy()
+            gate,
+            BookIn.model_validate(next(bodies)),
+            booking.Change(STAFF, NOW),
+            Policy(),
+            requester=requester,
         )
 
-    await book()  # warm-up: compiled statement caches
-    statements, hops, cpu = await per_operation(book, count - 1)
+    for _ in range(lanes):  # warm-up: compiled statements, and a server's search cache
+        await book()
+    statements, hops, cpu = await per_operation(book, count)
     floor = await round_trip_cpu_ms(sessionmaker)
     stick = yardstick_ms()
     print(
@@ -247,6 +261,7 @@ async def in_process(
 ) -> None:
     gate = WriteGate(sessionmaker)
     staff = STAFF
+    requester = await _signed_in(sessionmaker)
     plans = _plan(lanes, per_lane, run=0)
     latencies: list[float] = []
     errors = 0
@@ -257,7 +272,11 @@ async def in_process(
             started = time.perf_counter()
             try:
                 await booking.request_interview(
-                    gate, BookIn.model_validate(body), booking.Change(staff, NOW), Policy()
+                    gate,
+                    BookIn.model_validate(body),
+                    booking.Change(staff, NOW),
+                    Policy(),
+                    requester=requester,
                 )
             except BookingError as error:
                 errors += 1

@@ -4,7 +4,8 @@
 Builds the data in a temporary SQLite file (rows inserted directly, no password hashing),
 then times
   1. the pure search (`slots.search` on loaded data),
-  2. the whole in-process path a request takes (`load_context` + `search`, fresh session),
+  2. the whole in-process path a request takes (the case, its consulate, `load_context`
+     with the search cache a server keeps, and `search`; a fresh session each),
   3. GET /api/cases/{id}/slots over HTTP against `consulink serve` in its own process,
      with 50 concurrent clients.
 Prints figures; asserts nothing about time.
@@ -27,7 +28,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -40,7 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.counting import COUNTS, install, yardstick_ms  # noqa: E402
+from interviews.access import Action, Actor  # noqa: E402
 from interviews.accounts import ApiToken, Role, User, digest, hash_password  # noqa: E402
+from interviews.case_access import load_case  # noqa: E402
 from interviews.cases import Case, CaseLanguage  # noqa: E402
 from interviews.consulates import Consulate, ConsulateLanguage  # noqa: E402
 from interviews.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
@@ -48,6 +51,7 @@ from interviews.facilities import Facility  # noqa: E402
 from interviews.sharing import CaseShare  # noqa: E402
 from scheduling import slots, zones  # noqa: E402
 from scheduling.appointments import Interview  # noqa: E402
+from scheduling.booking_rules import consulate_for  # noqa: E402
 from scheduling.resources import (  # noqa: E402
     AvailabilityWindow,
     ConsulateSchedule,
@@ -57,6 +61,7 @@ from scheduling.resources import (  # noqa: E402
     VideoRoom,
 )
 from scheduling.search import load_context  # noqa: E402
+from scheduling.search_cache import SearchCache  # noqa: E402
 
 CONSULATE_ZONES = (
     "America/New_York",
@@ -73,8 +78,11 @@ LANGUAGES = (
     "hin", "pan", "ben", "nep", "sin", "tam", "urd", "amh", "tir", "orm",
     "pus", "fas", "ara", "fra", "por", "hat", "kor", "vie", "cmn", "rus",
 )  # fmt: skip
-NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+# The server over HTTP searches at the real time, so the data is laid out from the real
+# time too (a fixed date in the past made every HTTP search stop at "deadline passed").
+NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 TOKEN = "cl_bench_token_for_slot_search"
+ADMIN = Actor(user_id=1, name="Admin 1", role=Role.ADMIN)  # the first user `build` makes
 
 
 @dataclass
@@ -279,8 +287,8 @@ async def build(
                     "sex": "unknown",
                     "claimed_nationality": "IN",
                     "other_nationalities": [],
-                    "detention_date": date(2026, 2, 20),
-                    "deadline": date(2026, 4, 20),
+                    "detention_date": NOW.date() - timedelta(days=10),
+                    "deadline": NOW.date() + timedelta(days=49),
                     "minor": False,
                     "unaccompanied_minor": False,
                     "asylum_claim": False,
@@ -375,6 +383,7 @@ async def in_process(
 ) -> None:
     """Time the pure search and the whole load + search path."""
     rng = random.Random(11)
+    cache = SearchCache()  # the app keeps one per database (on its WriteGate)
     pure: list[float] = []
     whole: list[float] = []
     cpu: list[float] = []
@@ -385,12 +394,9 @@ async def in_process(
         started = time.perf_counter()
         cpu_started = time.process_time()
         async with sessionmaker() as session:
-            case = await session.get(Case, case_id)
-            assert case is not None
-            share = await session.get(CaseShare, case_id)
-            consulate = await session.get(Consulate, share.consulate_id if share else 1)
-            assert consulate is not None
-            context = await load_context(session, case, consulate, now=NOW)
+            case = await load_case(session, ADMIN, case_id, Action.SLOT_SEARCH)
+            consulate_id = await consulate_for(session, case, None)
+            context = await load_context(session, case, consulate_id, cache=cache, now=NOW)
         middle = time.perf_counter()
         result = slots.search(context.request)
         ended = time.perf_counter()

@@ -213,14 +213,23 @@ async def start_login_session(
 async def resolve_login_session(
     session: AsyncSession, secret: str, *, now: datetime
 ) -> tuple[User, LoginSession] | None:
-    """The user behind a session cookie, if the session is current and the user enabled."""
-    row = await session.get(LoginSession, digest(secret))
-    if row is None or row.expires_at <= now:
-        return None
-    user = await session.get(User, row.user_id)
-    if user is None or user.disabled:
-        return None
-    return user, row
+    """The user behind a session cookie, if the session is current and the user enabled.
+
+    One joined SELECT (every request runs it): an expired session or a disabled account
+    finds no row, so either stops working at once.
+    """
+    found = (
+        await session.execute(
+            select(User, LoginSession)
+            .join(LoginSession, LoginSession.user_id == User.id)
+            .where(
+                LoginSession.id == digest(secret),
+                LoginSession.expires_at > now,
+                User.disabled.is_(False),
+            )
+        )
+    ).first()
+    return None if found is None else (found[0], found[1])
 
 
 async def end_login_session(session: AsyncSession, secret: str) -> None:
@@ -237,14 +246,19 @@ async def issue_api_token(session: AsyncSession, user: User, label: str = "") ->
 
 
 async def resolve_api_token(session: AsyncSession, secret: str) -> User | None:
-    """The user behind a bearer token, if the token is not revoked and the user enabled."""
-    token = await session.scalar(select(ApiToken).where(ApiToken.digest == digest(secret)))
-    if token is None or token.revoked:
-        return None
-    user = await session.get(User, token.user_id)
-    if user is None or user.disabled:
-        return None
-    return user
+    """The user behind a bearer token, if the token is not revoked and the user enabled.
+
+    One joined SELECT, as for sessions: a revoked token or a disabled account finds no row.
+    """
+    return await session.scalar(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.digest == digest(secret),
+            ApiToken.revoked.is_(False),
+            User.disabled.is_(False),
+        )
+    )
 
 
 async def disable_user(session: AsyncSession, email: str) -> User:

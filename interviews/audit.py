@@ -38,6 +38,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    bindparam,
     func,
     insert,
     select,
@@ -49,7 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from interviews.access import Actor
-from interviews.db import Base, UTCDateTime, utcnow
+from interviews.db import Base, UTCDateTime, table_of, utcnow
 
 GENESIS = "0" * 64
 HEAD_ROW = 1
@@ -261,6 +262,18 @@ async def record(
     return event
 
 
+# record_many's statements, built once (composing them per call cost as much as running).
+_HEAD = _head_table()
+_CLAIM = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ROW)
+    .values(last_id=_HEAD.c.last_id + bindparam("count", type_=Integer()))
+    .returning(_HEAD.c.last_id, _HEAD.c.last_hash)
+)
+_INSERT_EVENTS = insert(table_of(AuditEvent))
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == HEAD_ROW).values(last_hash=bindparam("new_hash"))
+
+
 @dataclass(frozen=True)
 class Entry:
     """One event for `record_many`: the arguments `record` takes."""
@@ -284,15 +297,7 @@ async def record_many(session: AsyncSession, entries: Sequence[Entry]) -> list[i
     """
     if not entries:
         return []
-    head = _head_table()
-    claimed = (
-        await session.execute(
-            update(head)
-            .where(head.c.id == HEAD_ROW)
-            .values(last_id=head.c.last_id + len(entries))
-            .returning(head.c.last_id, head.c.last_hash)
-        )
-    ).first()
+    claimed = (await session.execute(_CLAIM, {"count": len(entries)})).first()
     if claimed is None:  # no head row yet (schema made without migrations): one by one
         return [
             (
@@ -346,8 +351,8 @@ async def record_many(session: AsyncSession, entries: Sequence[Entry]) -> list[i
             row["prev_hash"],
         )
         rows.append(row)
-    await session.execute(insert(AuditEvent), rows)
-    await session.execute(update(head).where(head.c.id == HEAD_ROW).values(last_hash=prev_hash))
+    await session.execute(_INSERT_EVENTS, rows)
+    await session.execute(_MOVE_HEAD, {"new_hash": prev_hash})
     return [row["id"] for row in rows]
 
 

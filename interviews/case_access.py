@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, exists, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from interviews.access import Action, Actor, Forbidden, authorize
 from interviews.accounts import Role
@@ -49,7 +50,8 @@ async def load_case_grant(
     actor, case_id, Action.X)`; `grant.share` tells which share a consul reads through.
     """
     checked = authorize(actor, action)
-    case = await session.get(Case, case_id)
+    # The languages in the same statement (every scheduling request reads them).
+    case = await session.get(Case, case_id, options=[joinedload(Case.language_rows)])
     if case is None:
         raise CaseNotFound(case_id)
     if checked.role is Role.CONSUL:

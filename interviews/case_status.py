@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, Update, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from interviews.access import Actor
 from interviews.audit import Entry, record
 from interviews.cases import Case, CaseStatus, CaseStatusChange
+from interviews.db import UTCDateTime, table_of
 
 S = CaseStatus
 _ALWAYS = (S.CLOSED_RELEASED, S.CLOSED_TRANSFERRED)
@@ -129,26 +130,81 @@ async def change_status_rows(
     The UPDATE only applies while the case is still `current`; a case that moved meanwhile
     raises TransitionRefused (the caller holds the write lock, so this is a safeguard).
     """
+    if not await move_status(session, case_id, current, wanted, now=now):
+        raise TransitionRefused(current, wanted)
+    return await record_status_change(
+        session, case_id, current, wanted, actor=actor, reason=reason, now=now, remote=remote
+    )
+
+
+def move_statement(only_if: ColumnElement[bool] | None = None) -> Update:
+    """The guarded UPDATE `move_status` runs, with bound parameters: build it once.
+
+    `only_if` adds a condition of the caller's (its parameters may use `case_id`).
+    """
+    cases = table_of(Case)
+    condition = (cases.c.id == bindparam("case_id")) & (cases.c.status == bindparam("current"))
+    if only_if is not None:
+        condition = condition & only_if
+    return (
+        update(cases)
+        .where(condition)
+        .values(
+            status=bindparam("wanted"),
+            updated_at=bindparam("now", type_=UTCDateTime()),
+            version=cases.c.version + 1,
+        )
+    )
+
+
+_MOVE = move_statement()
+_HISTORY_ROW = insert(table_of(CaseStatusChange))
+
+
+async def move_status(
+    session: AsyncSession,
+    case_id: int,
+    current: CaseStatus,
+    wanted: CaseStatus,
+    *,
+    now: datetime,
+    statement: Update = _MOVE,
+) -> bool:
+    """The UPDATE half of `change_status_rows`: move the case if it is still `current` (and
+    a `move_statement` condition holds); False when it was not. `record_status_change`
+    writes the rest."""
     if wanted not in TRANSITIONS[current]:
         raise TransitionRefused(current, wanted)
     moved = await session.execute(
-        update(Case)
-        .where(Case.id == case_id, Case.status == current.value)
-        .values(status=wanted.value, updated_at=now, version=Case.version + 1)
-        .execution_options(synchronize_session=False)
+        statement,
+        {"case_id": case_id, "current": current.value, "wanted": wanted.value, "now": now},
     )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
-        raise TransitionRefused(current, wanted)
+    return bool(moved.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def record_status_change(
+    session: AsyncSession,
+    case_id: int,
+    current: CaseStatus,
+    wanted: CaseStatus,
+    *,
+    actor: Actor | None,
+    reason: str,
+    now: datetime,
+    remote: str = "",
+) -> Entry:
+    """The history row of a move `move_status` made; returns its audit entry to record."""
     await session.execute(
-        insert(CaseStatusChange).values(
-            case_id=case_id,
-            at=now,
-            user_id=actor.user_id if actor else None,
-            user_name=actor.name if actor else "",
-            from_status=current.value,
-            to_status=wanted.value,
-            reason=reason,
-        )
+        _HISTORY_ROW,
+        {
+            "case_id": case_id,
+            "at": now,
+            "user_id": actor.user_id if actor else None,
+            "user_name": actor.name if actor else "",
+            "from_status": current.value,
+            "to_status": wanted.value,
+            "reason": reason,
+        },
     )
     return Entry(
         "case.status",

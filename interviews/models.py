@@ -32,6 +32,7 @@ from scheduling.resources import (
     InterpreterProfile,
     VideoRoom,
 )
+from scheduling.search_cache import SchedulingVersion
 from scheduling.shortfalls import InterpreterShortfall
 from signaling.records import ChatMessage, Recording, SessionEvent
 from signaling.transcripts import TranscriptLine
@@ -72,6 +73,7 @@ __all__ = [
     "QuestionnaireParameter",
     "Recording",
     "ScheduledJob",
+    "SchedulingVersion",
     "SessionEvent",
     "SummaryAcknowledgement",
     "SummaryVersion",

@@ -6,7 +6,9 @@ thread wake-up, a `call_soon_threadsafe`, and a wait for the busy loop to get ro
 it). Here a cursor runs cursor + execute + fetch (+ close) as one function in that thread
 and hands back the rows: a booking went from 126 hops to 31, a slot search from 62 to 19
 (bench/README.md). Results longer than `BATCH` rows keep their cursor open and fetch the
-rest on later hops, so streamed reads (the audit log) stay bounded in memory.
+rest on later hops, so streamed reads (the audit log) stay bounded in memory; reading all
+that is left closes the cursor in the same hop. Commit and rollback with no transaction
+open (a session that only read, closing) take no hop at all.
 
 It relies on two internals of aiosqlite (0.20 to 0.22) that SQLAlchemy's own adapter also
 uses: `Connection._execute(fn)` (run `fn` in the connection's thread) and
@@ -30,8 +32,9 @@ T = TypeVar("T")
 class OneHopCursor:
     """The part of aiosqlite's Cursor that SQLAlchemy uses, one hop per execute."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: aiosqlite.Connection, owner: OneHopConnection) -> None:
         self._connection = connection
+        self._owner = owner
         self._open: sqlite3.Cursor | None = None  # only while rows remain to be fetched
         self._rows: deque[Any] = deque()
         self.description: Any = None
@@ -50,7 +53,8 @@ class OneHopCursor:
 
     def _start(self, call: Callable[[sqlite3.Cursor], object]) -> Any:
         """In the worker thread: run the statement and take the first batch of rows."""
-        cursor: sqlite3.Cursor = self._connection._conn.cursor()
+        connection: sqlite3.Connection = self._connection._conn
+        cursor = connection.cursor()
         try:
             call(cursor)
             rows = cursor.fetchmany(BATCH) if cursor.description else []
@@ -62,6 +66,9 @@ class OneHopCursor:
         except BaseException:
             cursor.close()
             raise
+        finally:
+            # Also after a failed statement: pysqlite may have opened a transaction first.
+            self._owner.idle = not connection.in_transaction
 
     async def _begin(self, call: Callable[[sqlite3.Cursor], object]) -> OneHopCursor:
         await self.close()
@@ -101,9 +108,8 @@ class OneHopCursor:
         rows = list(self._rows)
         self._rows.clear()
         if self._open is not None:
-            opened = self._open
-            rows.extend(await self._run(opened.fetchall))
-            await self.close()
+            opened, self._open = self._open, None
+            rows.extend(await self._run(lambda: _drain(opened)))
         return rows
 
     async def close(self) -> None:
@@ -113,17 +119,57 @@ class OneHopCursor:
             await self._run(opened.close)
 
 
+def _drain(cursor: sqlite3.Cursor) -> list[Any]:
+    """In the worker thread: the remaining rows, and the cursor closed, in one hop."""
+    try:
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+# aiosqlite methods that run SQL outside OneHopCursor: after them, commit and rollback no
+# longer know whether a transaction is open, so they always make their hop.
+_UNTRACKED = frozenset({"execute", "executemany", "executescript", "execute_fetchall", "_tx"})
+
+
 class OneHopConnection:
-    """An aiosqlite connection whose cursors are `OneHopCursor`s; all else is aiosqlite's."""
+    """An aiosqlite connection whose cursors are `OneHopCursor`s; all else is aiosqlite's.
+
+    Commit and rollback skip their hop when no transaction is open: SQLAlchemy rolls back
+    twice when a session that only read closes (the session, then the pool's reset), and
+    pysqlite opens no transaction for reads, so both were trips to do nothing.
+    """
 
     def __init__(self, inner: aiosqlite.Connection) -> None:
         self._inner = inner
+        # Whether the sqlite3 connection is outside any transaction, as it was left by the
+        # last statement, commit or rollback (read in the worker thread, after it).
+        self.idle = True
 
     def cursor(self) -> OneHopCursor:
         """A cursor that runs each statement in one hop."""
-        return OneHopCursor(self._inner)
+        return OneHopCursor(self._inner, self)
+
+    async def commit(self) -> None:
+        """Commit the open transaction, if there is one."""
+        if not self.idle:
+            await self._inner._execute(self._finish, "commit")  # type: ignore[no-untyped-call]
+
+    async def rollback(self) -> None:
+        """Roll back the open transaction, if there is one."""
+        if not self.idle:
+            await self._inner._execute(self._finish, "rollback")  # type: ignore[no-untyped-call]
+
+    def _finish(self, how: str) -> None:
+        connection: sqlite3.Connection = self._inner._conn
+        try:
+            getattr(connection, how)()
+        finally:
+            self.idle = not connection.in_transaction
 
     def __getattr__(self, name: str) -> Any:
+        if name in _UNTRACKED:
+            self.idle = False
         return getattr(self._inner, name)
 
 

@@ -65,10 +65,17 @@ class Interview(Base):
     __tablename__ = "interviews"
     __table_args__ = (
         # (resource, status, start): "this resource's active bookings in a range" is two
-        # equality terms and a range on one index, which SQLite's planner prefers.
-        Index("ix_interviews_consul_start", "consul_id", "status", "starts_at"),
-        Index("ix_interviews_interpreter_start", "interpreter_id", "status", "starts_at"),
-        Index("ix_interviews_room_start", "room_id", "status", "starts_at"),
+        # equality terms and a range on one index, which SQLite's planner prefers; with
+        # the end of the hold too, slot search reads its busy times from the index alone.
+        Index("ix_interviews_consul_start", "consul_id", "status", "starts_at", "busy_until"),
+        Index(
+            "ix_interviews_interpreter_start",
+            "interpreter_id",
+            "status",
+            "starts_at",
+            "busy_until",
+        ),
+        Index("ix_interviews_room_start", "room_id", "status", "starts_at", "busy_until"),
         Index("ix_interviews_status_start", "status", "starts_at"),
         Index("ix_interviews_facility_start", "facility_id", "starts_at"),
         Index("ix_interviews_consulate_start", "consulate_id", "starts_at"),

@@ -5,24 +5,22 @@ the slot with the same rules as slot search against the bookings stored at that 
 (`booking_rules.checked_slot`), writes, and queues its notices and timed jobs — all or
 nothing. Two requests for an overlapping consul, interpreter or room can therefore never
 both succeed; the later one gets a `BookingError` 409 naming what it clashed with.
+Requests are in `booking_request` (re-exported here with `Change`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from interviews.access import Action, Actor
-from interviews.accounts import Role, User
-from interviews.audit import Entry, record, record_many
-from interviews.case_access import load_case
-from interviews.case_status import change_status, change_status_rows
+from interviews.access import Action
+from interviews.accounts import Role
+from interviews.audit import record, record_many
+from interviews.case_status import change_status
 from interviews.cases import Case, CaseStatus
-from interviews.consulates import Consulate
 from scheduling import zones
 from scheduling.appointments import (
     ACTIVE_VALUES,
@@ -31,128 +29,29 @@ from scheduling.appointments import (
     Participant,
     new_nonce,
 )
+from scheduling.booking_request import request_interview
 from scheduling.booking_rules import (
-    BookIn,
     BookingError,
     RescheduleIn,
-    check_case,
-    checked_case_status,
     checked_slot,
-    consulate_for,
     load_interview,
     people_for,
     recheck,
 )
-from scheduling.followups import Policy, notice_jobs, notify, schedule_timed, timed_jobs
-from scheduling.jobs import enqueue_many
+from scheduling.changes import Change, audit_entry
+from scheduling.followups import Policy, notify, schedule_timed
 from scheduling.notify import MailEvent
 from scheduling.search import SearchContext
 from scheduling.slots import Slot
 from scheduling.writes import WriteGate
 
-
-@dataclass(frozen=True)
-class Change:
-    """Who changes what, when and from where."""
-
-    actor: Actor
-    now: datetime
-    remote: str = ""
-
-
-def _entry(action: str, interview: Interview, change: Change, **details: Any) -> Entry:
-    return Entry(
-        action,
-        change.actor,
-        target_type="interview",
-        target_id=interview.id,
-        remote=change.remote,
-        details={
-            "case_id": interview.case_id,
-            "starts_at": interview.starts_at.isoformat(),
-            **details,
-        },
-        note=interview.reason if action in {"interview.decline", "interview.cancel"} else "",
-        now=change.now,
-    )
+__all__ = ["Change", "request_interview"]  # callers use booking.X for every change
 
 
 async def _audit(
     session: AsyncSession, action: str, interview: Interview, change: Change, **details: Any
 ) -> None:
-    await record_many(session, [_entry(action, interview, change, **details)])
-
-
-async def request_interview(
-    gate: WriteGate, data: BookIn, change: Change, policy: Policy
-) -> Interview:
-    """Book a slot as a request to the consulate; the case moves to interview_requested."""
-    async with gate.read() as session:
-        found = await load_case(session, change.actor, data.case_id, Action.INTERVIEW_REQUEST)
-        await check_case(session, found)
-        consulate = await consulate_for(session, found, data.consulate_id)
-        context, slot = await checked_slot(
-            session,
-            found,
-            consulate,
-            starts_at=data.starts_at,
-            ends_at=data.ends_at,
-            consul_id=data.consul_id,
-            interpreter_id=data.interpreter_id,
-            room_id=data.room_id,
-            now=change.now,
-        )
-        requester = await session.get(User, change.actor.user_id)
-    async with gate.transaction() as session:
-        # Everything here holds the write lock: a few statements, each doing several rows.
-        status = await checked_case_status(session, found.id)
-        await recheck(session, context, slot)
-        interview = Interview(
-            case_id=found.id,
-            consulate_id=consulate.id,
-            facility_id=found.facility_id,
-            consul_id=slot.consul_id,
-            interpreter_id=slot.interpreter_id,
-            language=context.interpreters[slot.interpreter_id].spoken
-            if slot.interpreter_id
-            else None,
-            room_id=slot.room_id,
-            starts_at=zones.from_minute(slot.start),
-            ends_at=zones.from_minute(slot.end),
-            busy_until=zones.from_minute(slot.end + context.settings.buffer_minutes),
-            status=InterviewStatus.REQUESTED.value,
-            priority_hold=slot.priority_hold,
-            sequence=0,
-            requested_by=change.actor.user_id,
-            requested_at=change.now,
-            reason="",
-            updated_at=change.now,
-            participants=people_for(context, slot, requester),
-        )
-        session.add(interview)
-        await session.flush()
-        events: list[Entry] = []
-        if status is not CaseStatus.INTERVIEW_REQUESTED:
-            events.append(
-                await change_status_rows(
-                    session,
-                    found.id,
-                    status,
-                    CaseStatus.INTERVIEW_REQUESTED,
-                    actor=change.actor,
-                    reason=f"interview {interview.id} requested",
-                    now=change.now,
-                    remote=change.remote,
-                )
-            )
-        events.append(_entry("interview.request", interview, change, consulate_id=consulate.id))
-        await record_many(session, events)
-        await enqueue_many(
-            session,
-            notice_jobs(interview, MailEvent.REQUESTED, interview.participants, now=change.now)
-            + timed_jobs(interview, policy, now=change.now),
-        )
-        return interview
+    await record_many(session, [audit_entry(action, interview, change, **details)])
 
 
 async def confirm(gate: WriteGate, interview_id: int, change: Change, policy: Policy) -> Interview:
@@ -351,9 +250,8 @@ async def reschedule(
         found = await load_interview(session, change.actor, interview_id, Action.INTERVIEW_CHANGE)
         _check_movable(found)
         case = await session.get(Case, found.case_id)
-        consulate = await session.get(Consulate, found.consulate_id)
-        if case is None or consulate is None:
-            raise BookingError(409, "conflict", "The case or consulate of this interview is gone.")
+        if case is None:
+            raise BookingError(409, "conflict", "The case of this interview is gone.")
         interpreter_id = (
             data.interpreter_id
             if "interpreter_id" in data.model_fields_set
@@ -362,7 +260,8 @@ async def reschedule(
         context, slot = await checked_slot(
             session,
             case,
-            consulate,
+            found.consulate_id,
+            cache=gate.search_cache,
             starts_at=data.starts_at,
             ends_at=data.ends_at,
             consul_id=data.consul_id or found.consul_id,

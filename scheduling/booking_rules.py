@@ -14,14 +14,13 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import Select, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from interviews.access import Action, Actor, Forbidden, authorize
 from interviews.accounts import Role, User
-from interviews.case_status import allowed_next
+from interviews.case_status import allowed_next, move_statement
 from interviews.cases import Case, CaseStatus
-from interviews.consulates import Consulate
 from interviews.sharing import active_share
 from scheduling import intervals as iv
 from scheduling import zones
@@ -32,7 +31,9 @@ from scheduling.appointments import (
     ParticipantRole,
     new_nonce,
 )
-from scheduling.search import SearchContext, active_bookings, case_consulates, load_context
+from scheduling.busy import active_bookings
+from scheduling.search import SearchContext, load_context, shared_consulate_ids
+from scheduling.search_cache import SearchCache
 from scheduling.slots import Problem, Resource, Slot, fits, held_time
 from scheduling.writes import lock_resources
 
@@ -133,8 +134,8 @@ async def load_interview(
     return interview
 
 
-async def consulate_for(session: AsyncSession, case: Case, consulate_id: int | None) -> Consulate:
-    shared = await case_consulates(session, case.id)
+def choose_consulate(shared: list[int], consulate_id: int | None) -> int:
+    """The consulate to book with, among those the case is shared with (their ids)."""
     if consulate_id is None:
         if len(shared) == 1:
             return shared[0]
@@ -148,12 +149,16 @@ async def consulate_for(session: AsyncSession, case: Case, consulate_id: int | N
             "The case is shared with several consulates: choose one.",
             field="consulate_id",
         )
-    for consulate in shared:
-        if consulate.id == consulate_id:
-            return consulate
+    if consulate_id in shared:
+        return consulate_id
     raise BookingError(
         400, "invalid", "The case is not shared with this consulate.", field="consulate_id"
     )
+
+
+async def consulate_for(session: AsyncSession, case: Case, consulate_id: int | None) -> int:
+    """`choose_consulate` among the case's active shares (one query)."""
+    return choose_consulate(await shared_consulate_ids(session, case.id), consulate_id)
 
 
 # -- checks -------------------------------------------------------------------------------
@@ -258,13 +263,16 @@ def _check_status(status: CaseStatus) -> None:
         )
 
 
-def _active_interview(case_id: int, exclude: int | None) -> Select[int]:
-    query = select(Interview.id).where(
-        Interview.case_id == case_id, Interview.status.in_(ACTIVE_VALUES)
-    )
-    if exclude is not None:
-        query = query.where(Interview.id != exclude)
-    return query.limit(1)
+_ACTIVE_INTERVIEW = (
+    select(Interview.id)
+    .where(Interview.case_id == bindparam("case_id"), Interview.status.in_(ACTIVE_VALUES))
+    .limit(1)
+)
+# Booking's move of the case: only while it still has no requested or confirmed interview.
+MOVE_IF_FREE = move_statement(~_ACTIVE_INTERVIEW.exists())
+_CASE_STATUS = select(Case.status, _ACTIVE_INTERVIEW.scalar_subquery()).where(
+    Case.id == bindparam("case_id")
+)
 
 
 def _refuse_other(other: int | None) -> None:
@@ -281,19 +289,16 @@ async def check_case(session: AsyncSession, case: Case, exclude: int | None = No
     """Refuse a booking for a closed case, one whose status path allows none, or one that
     already has a requested or confirmed interview."""
     _check_status(case.case_status)
-    _refuse_other(await session.scalar(_active_interview(case.id, exclude)))
+    query = _ACTIVE_INTERVIEW
+    if exclude is not None:
+        query = query.where(Interview.id != exclude)
+    _refuse_other(await session.scalar(query, {"case_id": case.id}))
 
 
 async def checked_case_status(session: AsyncSession, case_id: int) -> CaseStatus:
     """`check_case` by id in one statement (the case's status and any active interview of
     it), for the write transaction; returns the status."""
-    row = (
-        await session.execute(
-            select(Case.status, _active_interview(case_id, None).scalar_subquery()).where(
-                Case.id == case_id
-            )
-        )
-    ).first()
+    row = (await session.execute(_CASE_STATUS, {"case_id": case_id})).first()
     if row is None:
         raise BookingError(409, "conflict", "The case is gone.")
     status = CaseStatus(row[0])
@@ -311,6 +316,7 @@ def _zone(zone_name: str, fallback: str) -> str:
 
 
 def people_for(context: SearchContext, slot: Slot, requester: User | None) -> list[Participant]:
+    """The participants a slot invites: its consul and interpreter, and the requester."""
     consul = context.consuls[slot.consul_id]
     people = [
         Participant(
@@ -357,8 +363,9 @@ def people_for(context: SearchContext, slot: Slot, requester: User | None) -> li
 async def checked_slot(
     session: AsyncSession,
     case: Case,
-    consulate: Consulate,
+    consulate_id: int,
     *,
+    cache: SearchCache,
     starts_at: datetime,
     ends_at: datetime | None,
     consul_id: int,
@@ -372,7 +379,15 @@ async def checked_slot(
     start = zones.to_minute(starts_at)
     named = Slot(start, start, consul_id, interpreter_id, room_id)
     context = await load_context(
-        session, case, consulate, now=now, horizon=None, span=span, exclude=exclude, only=named
+        session,
+        case,
+        consulate_id,
+        cache=cache,
+        now=now,
+        horizon=None,
+        span=span,
+        exclude=exclude,
+        only=named,
     )
     minutes = context.settings.interview_minutes
     _check_times(starts_at, ends_at, minutes)

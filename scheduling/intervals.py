@@ -7,7 +7,7 @@ is a linear merge; membership is a binary search.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 
 Interval = tuple[int, int]
@@ -17,12 +17,17 @@ Intervals = list[Interval]
 def normalize(items: Iterable[Interval]) -> Intervals:
     """Sort, drop empty intervals and merge overlapping or touching ones."""
     merged: Intervals = []
-    for start, end in sorted(i for i in items if i[1] > i[0]):
-        if merged and start <= merged[-1][1]:
-            if end > merged[-1][1]:
+    last_end = 0
+    for start, end in sorted(items):
+        if end <= start:
+            continue
+        if merged and start <= last_end:
+            if end > last_end:
                 merged[-1] = (merged[-1][0], end)
+                last_end = end
         else:
             merged.append((start, end))
+            last_end = end
     return merged
 
 
@@ -82,7 +87,17 @@ def subtract(a: Sequence[Interval], b: Sequence[Interval]) -> Intervals:
 
 def clip(a: Sequence[Interval], low: int, high: int) -> Intervals:
     """The part of normalized `a` inside [low, high)."""
-    return intersect(a, [(low, high)]) if low < high else []
+    if low >= high:
+        return []
+    # Binary search for both ends (a search clips dozens of schedules to its window).
+    first = max(bisect_right(a, (low, low)) - 1, 0)
+    out = [item for item in a[first : bisect_left(a, (high, high))] if item[1] > low]
+    if out:
+        if out[0][0] < low:
+            out[0] = (low, out[0][1])
+        if out[-1][1] > high:
+            out[-1] = (out[-1][0], high)
+    return out
 
 
 def starts_fitting(a: Sequence[Interval], length: int) -> Intervals:

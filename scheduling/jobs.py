@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from interviews.db import Base, UTCDateTime, utcnow
+from interviews.db import Base, UTCDateTime, table_of, utcnow
 from scheduling.writes import WriteGate
 
 log = logging.getLogger(__name__)
@@ -123,10 +123,13 @@ def job_row(
     }
 
 
+_INSERT_JOBS = insert(table_of(ScheduledJob))  # Core: no ORM work per statement
+
+
 async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Add several keyless jobs (`job_row`) in the caller's transaction, in one statement."""
     if rows:
-        await session.execute(insert(ScheduledJob), rows)
+        await session.execute(_INSERT_JOBS, rows)
 
 
 async def cancel_pending(
@@ -147,10 +150,16 @@ async def cancel_pending(
 
 @dataclass(frozen=True)
 class JobContext:
-    """What a handler gets: the write gate for its own transactions, and the time."""
+    """What a handler gets: the write gate for its own transactions, and the time.
+
+    `shared` lives for one pass (the jobs claimed together): handlers may keep there what
+    the other jobs of the pass would read again, such as the names a change's notices
+    mention. Anything whose state a handler checks must still be read by each job.
+    """
 
     gate: WriteGate
     now: datetime
+    shared: dict[Any, Any] = field(default_factory=dict)
 
 
 Handler = Callable[[JobContext, ScheduledJob], Awaitable[None]]
@@ -190,7 +199,8 @@ class JobRunner:
                 claimed = await self._claim(now)
                 if not claimed:
                     break
-                outcomes = [(job, await self._run(job, now)) for job in claimed]
+                shared: dict[Any, Any] = {}
+                outcomes = [(job, await self._run(job, now, shared)) for job in claimed]
                 await self._finish(outcomes, now)
                 ran += len(claimed)
         return ran
@@ -253,13 +263,13 @@ class JobRunner:
             )
             return sorted(claimed.all(), key=lambda job: (job.due_at, job.id))
 
-    async def _run(self, job: ScheduledJob, now: datetime) -> str | None:
+    async def _run(self, job: ScheduledJob, now: datetime, shared: dict[Any, Any]) -> str | None:
         """Run one job's handler; the error text when it failed."""
         handler = self.handlers.get(job.kind)
         if handler is None:
             return f"no handler for job kind {job.kind!r}"
         try:
-            await handler(JobContext(self.gate, now), job)
+            await handler(JobContext(self.gate, now, shared), job)
         except Exception as failure:  # a failing job must not stop the others
             log.exception("job %s (%s) failed", job.id, job.kind)
             return f"{type(failure).__name__}: {failure}"[:2000]

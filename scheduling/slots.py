@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from scheduling import intervals as iv
 from scheduling import zones
@@ -128,6 +129,18 @@ def availability(schedule: Schedule, low: int, high: int, *, priority: bool) -> 
     Priority-only windows are open to priority cases and closed to all others even where
     they overlap an ordinary window; closures beat both; extra openings add time.
     """
+    first = zones.local_ordinal(schedule.zone, low)
+    last = zones.local_ordinal(schedule.zone, max(low, high - 1))
+    return iv.clip(_open_days(schedule, first, last, priority), low, high)
+
+
+@lru_cache(maxsize=8192)
+def _open_days(schedule: Schedule, first: int, last: int, priority: bool) -> tuple[Interval, ...]:
+    """`availability` over whole local days (ordinals): the same for every resource with
+    equal hours and every search of the same days, so it is worked out once (a pure
+    function of immutable values: memoising it changes no result)."""
+    low = zones.ordinal_span(schedule.zone, first)[0]
+    high = zones.ordinal_span(schedule.zone, last)[1]
     regular = zones.expand_weekly(
         schedule.zone,
         ((w.weekday, w.start, w.end) for w in schedule.weekly if not w.priority_only),
@@ -151,7 +164,7 @@ def availability(schedule: Schedule, low: int, high: int, *, priority: bool) -> 
         for e in schedule.exceptions
         if not e.available
     )
-    return iv.clip(iv.subtract(iv.union(opened, extra), closed), low, high)
+    return tuple(iv.subtract(iv.union(opened, extra), closed))
 
 
 def held_time(schedule: Schedule, low: int, high: int) -> Intervals:
@@ -168,12 +181,12 @@ def _capped_days(resource: Resource, zone_name: str) -> Intervals:
     """Local days on which the resource already has its maximum number of interviews."""
     if resource.max_per_day is None:
         return []
-    per_day: dict[date, int] = {}
+    per_day: dict[int, int] = {}  # local day ordinal -> interviews
     for start, _end in resource.busy:
-        day = zones.local_date(zone_name, start)
+        day = zones.local_ordinal(zone_name, start)
         per_day[day] = per_day.get(day, 0) + 1
     return iv.normalize(
-        zones.day_span(zone_name, day)
+        zones.ordinal_span(zone_name, day)
         for day, count in per_day.items()
         if count >= resource.max_per_day
     )

@@ -9,10 +9,12 @@ reminder after the start is dropped, an answered request does not expire.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from interviews.accounts import Role, User
 from interviews.cases import ACTIVE_STATUSES, Case
@@ -38,24 +40,41 @@ from scheduling.writes import WriteGate
 REMINDER_EVENTS = {MailEvent.REMINDER_24H, MailEvent.REMINDER_15M}
 
 
+_FACTS = (
+    select(
+        Case.reference,
+        Consulate.name,
+        Consulate.time_zone,
+        Facility.name,
+        Facility.time_zone,
+        VideoRoom.name,
+        User.name,
+    )
+    .select_from(Interview)
+    .outerjoin(Case, Case.id == Interview.case_id)
+    .outerjoin(Consulate, Consulate.id == Interview.consulate_id)
+    .outerjoin(Facility, Facility.id == Interview.facility_id)
+    .outerjoin(VideoRoom, VideoRoom.id == Interview.room_id)
+    .outerjoin(User, User.id == Interview.interpreter_id)
+    .where(Interview.id == bindparam("interview_id"))
+)
+
+
 async def interview_facts(session: AsyncSession, interview: Interview) -> InterviewFacts:
-    """Names and zones a message about `interview` mentions."""
-    case = await session.get(Case, interview.case_id)
-    consulate = await session.get(Consulate, interview.consulate_id)
-    facility = await session.get(Facility, interview.facility_id)
-    room = await session.get(VideoRoom, interview.room_id)
-    interpreter = (
-        await session.get(User, interview.interpreter_id) if interview.interpreter_id else None
+    """Names and zones a message about `interview` mentions (one statement)."""
+    row = (await session.execute(_FACTS, {"interview_id": interview.id})).first()
+    reference, consulate, consulate_zone, facility, facility_zone, room, interpreter = (
+        row or (None,) * 7
     )
     return InterviewFacts(
         interview=interview,
-        case_reference=case.reference if case else str(interview.case_id),
-        consulate_name=consulate.name if consulate else "",
-        consulate_zone=consulate.time_zone if consulate else "UTC",
-        facility_name=facility.name if facility else "",
-        facility_zone=facility.time_zone if facility else "UTC",
-        room_name=room.name if room else "",
-        interpreter_name=interpreter.name if interpreter else None,
+        case_reference=reference or str(interview.case_id),
+        consulate_name=consulate or "",
+        consulate_zone=consulate_zone or "UTC",
+        facility_name=facility or "",
+        facility_zone=facility_zone or "UTC",
+        room_name=room or "",
+        interpreter_name=interpreter if interview.interpreter_id else None,
     )
 
 
@@ -98,7 +117,10 @@ class Tasks:
         """Compose one person's message from the interview as it is now, and send it."""
         event = MailEvent(job.payload["event"])
         async with context.gate.read() as session:
-            interview = await session.get(Interview, job.payload["interview_id"])
+            # Participants joined in: the person is then found without another statement.
+            interview = await session.get(
+                Interview, job.payload["interview_id"], options=[joinedload(Interview.participants)]
+            )
             person = await session.get(Participant, job.payload["participant_id"])
             if interview is None or person is None:
                 return
@@ -111,7 +133,14 @@ class Tasks:
                 or context.now >= interview.starts_at
             ):
                 return
-            facts = await interview_facts(session, interview)
+            # The notices of one change are claimed together: the names and zones they
+            # mention are read once per interview and version of it in a pass.
+            key = ("facts", interview.id, interview.sequence)
+            known = context.shared.get(key)
+            if isinstance(known, InterviewFacts):
+                facts = replace(known, interview=interview)
+            else:
+                facts = context.shared[key] = await interview_facts(session, interview)
             everyone = interview.current_participants()
         message = interview_message(
             self.mail,

@@ -28,16 +28,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interviews.accounts import User
 from scheduling.resources import VideoRoom
+from scheduling.search_cache import SearchCache
+
+_BEGIN_IMMEDIATE = text("BEGIN IMMEDIATE")
 
 
 class WriteGate:
-    """Opens scheduling write transactions for one database."""
+    """Opens scheduling write transactions for one database, and holds the cache of slot
+    search's static part for it (`search_cache.SearchCache`, checked on every use)."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.sessionmaker = sessionmaker
         bind = sessionmaker.kw.get("bind")
         self.dialect = bind.dialect.name if bind is not None else "sqlite"
         self._local = asyncio.Lock()
+        self.search_cache = SearchCache()
 
     @property
     def sqlite(self) -> bool:
@@ -48,8 +53,10 @@ class WriteGate:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session in one write transaction, committed on success, rolled back on error."""
         if self.sqlite:
-            async with self._local, self.sessionmaker() as session, session.begin():
-                await session.execute(text("BEGIN IMMEDIATE"))
+            # The queue is left at commit; closing the session (a hop to reset the
+            # connection) no longer holds up the next writer.
+            async with self.sessionmaker() as session, self._local, session.begin():
+                await session.execute(_BEGIN_IMMEDIATE)
                 yield session
         else:
             async with self.sessionmaker() as session, session.begin():

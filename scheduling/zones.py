@@ -71,14 +71,22 @@ def local_to_utc(zone_name: str, day: date, minute_of_day: int) -> int:
 
 def day_span(zone_name: str, day: date) -> tuple[int, int]:
     """The local day as a UTC interval [midnight, next midnight) (23 or 25 h on DST days)."""
-    return _day(zone_name, day.toordinal())[0], _day(zone_name, day.toordinal() + 1)[0]
+    return ordinal_span(zone_name, day.toordinal())
+
+
+def ordinal_span(zone_name: str, ordinal: int) -> tuple[int, int]:
+    """`day_span` of the local day with this ordinal."""
+    return _day(zone_name, ordinal)[0], _day(zone_name, ordinal + 1)[0]
 
 
 def local_date(zone_name: str, minute: int) -> date:
     """The local calendar date at a UTC minute."""
-    return date.fromordinal(
-        _EPOCH_ORDINAL + (minute + offset(zone_name, minute)) // MINUTES_PER_DAY
-    )
+    return date.fromordinal(local_ordinal(zone_name, minute))
+
+
+def local_ordinal(zone_name: str, minute: int) -> int:
+    """`local_date` as a proleptic Gregorian ordinal (no date object: for counting)."""
+    return _EPOCH_ORDINAL + (minute + offset(zone_name, minute)) // MINUTES_PER_DAY
 
 
 def offset(zone_name: str, minute: int) -> int:

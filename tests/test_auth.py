@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interviews import accounts
@@ -110,6 +111,52 @@ async def test_bearer_token_works_without_csrf_and_stops_when_user_is_disabled(
     bad = await client.get("/api/me", headers={"Authorization": "Bearer nonsense"})
     assert bad.status == 401
     assert (await bad.json())["error"]["code"] == "unauthorized"
+
+
+async def test_a_revoked_token_or_a_disabled_account_stops_working_at_once(
+    client: TestClient[Any, Any], world: World, db: async_sessionmaker[AsyncSession]
+) -> None:
+    """The one-statement lookup keeps both rules: each is checked on its own here
+    (`disable_user` would also revoke the tokens and end the sessions)."""
+    async with db() as session, session.begin():
+        user = await session.get(accounts.User, world.admin.id)
+        assert user is not None
+        revoked = await accounts.issue_api_token(session, user, "old")
+        kept = await accounts.issue_api_token(session, user, "kept")
+        await session.execute(
+            update(accounts.ApiToken)
+            .where(accounts.ApiToken.digest == accounts.digest(revoked))
+            .values(revoked=True)
+        )
+    assert (await client.get("/api/me", headers={"Authorization": f"Bearer {kept}"})).status == 200
+    refused = await client.get("/api/me", headers={"Authorization": f"Bearer {revoked}"})
+    assert refused.status == 401
+    async with db() as session, session.begin():
+        await session.execute(
+            update(accounts.User).where(accounts.User.id == world.admin.id).values(disabled=True)
+        )
+    assert (await client.get("/api/me", headers={"Authorization": f"Bearer {kept}"})).status == 401
+
+
+async def test_a_session_ends_when_it_expires_or_its_account_is_disabled(
+    client: TestClient[Any, Any],
+    world: World,
+    db: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    await sign_in(client, "staff@example.org")
+    clock.advance(hours=settings.session_hours, seconds=-1)
+    assert (await client.get("/api/me")).status == 200
+    clock.advance(seconds=1)
+    assert (await client.get("/api/me")).status == 401
+
+    await sign_in(client, "staff@example.org")
+    async with db() as session, session.begin():
+        await session.execute(
+            update(accounts.User).where(accounts.User.id == world.staff.id).values(disabled=True)
+        )
+    assert (await client.get("/api/me")).status == 401
 
 
 async def test_health_reports_the_database(client: TestClient[Any, Any]) -> None:

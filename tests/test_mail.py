@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interviews.access import Actor
@@ -17,6 +18,7 @@ from interviews.accounts import Role, User, create_user
 from scheduling import availability
 from scheduling.appointments import Participant
 from scheduling.availability_input import InterpreterProfileIn
+from scheduling.resources import VideoRoom
 from tests.conftest import PASSWORD, Clock, World
 from tests.test_scheduling_support import (
     Schedule,
@@ -214,3 +216,33 @@ async def test_a_person_replaced_by_a_reschedule_loses_their_link(
     assert to(outbox(settings), "ravi@")[0]["Subject"] == "Interview moved: case TAP-2026-0001"
     client.session.cookie_jar.clear()
     assert (await client.get(old_link)).status == 404
+
+
+async def test_each_notice_names_the_room_as_it_is_when_the_notice_is_sent(
+    client: TestClient[Any, Any],
+    schedule: Schedule,
+    settings: Settings,
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    """A pass of the job runner reads an interview's names once for all its notices (they
+    are claimed together), never for notices of a later pass."""
+    await act_as(client, "staff@example.org")
+    booked = await client.post(
+        "/api/interviews", json=booking_body(schedule, "2026-03-02T14:00:00Z")
+    )
+    assert booked.status == 201
+    await client.app[JOB_RUNNER].run_due()
+    requested = outbox(settings)
+    assert len(requested) == 3
+    assert all("room Sala 1" in body_of(m) for m in requested)
+    async with db() as session, session.begin():
+        await session.execute(
+            update(VideoRoom).where(VideoRoom.id == schedule.room_id).values(name="Sala Azul")
+        )
+    await act_as(client, "consul.in@example.org")
+    confirmed = await client.post(f"/api/interviews/{(await booked.json())['id']}/confirm")
+    assert confirmed.status == 200
+    await client.app[JOB_RUNNER].run_due()
+    later = outbox(settings)[3:]
+    assert len(later) == 3
+    assert all("room Sala Azul" in body_of(m) for m in later)

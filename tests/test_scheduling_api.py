@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from interviews.accounts import User
 from scheduling.resources import AvailabilityWindow, VideoRoom
 from tests.conftest import Clock, World
 from tests.test_scheduling_support import (
@@ -279,3 +280,30 @@ async def test_week_calendars_show_each_party_its_interviews_in_its_zone(
     entry = next(e for d in mine["days"] for e in d["interviews"])
     assert entry["starts_at"] == "2026-03-04T19:45:00+05:45"
     assert (await client.get(f"/api/calendar/interpreter/{world.admin.id}")).status == 403
+
+
+async def test_an_interview_is_shown_in_the_callers_zone_else_their_organisations(
+    client: TestClient[Any, Any], schedule: Schedule, db: async_sessionmaker[AsyncSession]
+) -> None:
+    await act_as(client, "staff@example.org")
+    booked = await client.post(
+        "/api/interviews", json=booking_body(schedule, "2026-03-02T14:00:00+00:00")
+    )
+    assert booked.status == 201, await booked.text()
+    interview = await booked.json()
+    # Accounts are in UTC by default: then the facility's zone for staff...
+    assert interview["viewer_time_zone"] == "America/Mexico_City"
+    assert interview["local_starts_at"] == "2026-03-02T08:00:00-06:00"
+    url = f"/api/interviews/{interview['id']}"
+    shown = await client.get(url, params={"tz": "Asia/Kathmandu"})
+    assert (await shown.json())["viewer_time_zone"] == "Asia/Kathmandu"
+    # ...the consulate's for its consuls, and anyone's own zone when they set one.
+    await act_as(client, "consul.in@example.org")
+    confirmed = await client.post(f"{url}/confirm")
+    assert (await confirmed.json())["viewer_time_zone"] == "America/New_York"
+    async with db() as session, session.begin():
+        await session.execute(
+            update(User).where(User.id == schedule.world.staff.id).values(time_zone="Europe/Madrid")
+        )
+    await act_as(client, "staff@example.org")
+    assert (await (await client.get(url)).json())["viewer_time_zone"] == "Europe/Madrid"

@@ -17,6 +17,7 @@ from scheduling.slots import (
     SearchRequest,
     Slot,
     Weekly,
+    availability,
     fits,
     search,
 )
@@ -75,6 +76,10 @@ def test_interval_operations_agree_with_sets_of_minutes(
     for probe in range(0, 245, 3):
         fits_here = any(s <= probe and probe + 10 <= e for s, e in na)
         assert iv.contains(starts, probe) == fits_here
+    for low, high in ((-5, 300), (0, 0), (13, 97), (40, 41), (150, 120)):
+        clipped = iv.clip(na, low, high)
+        assert points(clipped) == points(a) & set(range(low, high))
+        assert clipped == iv.normalize(clipped)
 
 
 # -- local time ------------------------------------------------------------------------
@@ -290,3 +295,53 @@ def test_cached_offsets_and_local_dates_agree_with_zoneinfo(zone_name: str, minu
     assert offset is not None
     assert zones.offset(zone_name, minute) == offset.total_seconds() // 60
     assert zones.local_date(zone_name, minute) == local.date()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["America/New_York", "Asia/Kathmandu", "UTC"]),
+    st.lists(st.tuples(st.integers(0, 6), st.integers(0, 1380), st.integers(30, 600)), max_size=6),
+    st.lists(st.tuples(st.integers(0, 40), st.booleans()), max_size=3),
+    st.integers(0, 40 * 1440),
+    st.integers(0, 20 * 1440),
+    st.booleans(),
+)
+def test_availability_is_the_schedule_expanded_over_the_window_and_clipped_to_it(
+    zone_name: str,
+    windows: list[tuple[int, int, int]],
+    closures: list[tuple[int, bool]],
+    offset: int,
+    span: int,
+    priority: bool,
+) -> None:
+    """Worked out per whole local days (and remembered): the same as expanding the hours
+    over exactly the window, as slot search did before."""
+    weekly = tuple(
+        Weekly(day, start, min(start + length, 1440), priority_only=index % 3 == 2)
+        for index, (day, start, length) in enumerate(windows)
+    )
+    first = date(2026, 3, 1)
+    exceptions = tuple(
+        DayException(date.fromordinal(first.toordinal() + day), 600, 720, available)
+        for day, available in closures
+    )
+    schedule = Schedule(zone_name, weekly, exceptions)
+    low = zones.to_minute(datetime(2026, 3, 1, tzinfo=UTC)) + offset
+    high = low + span
+    regular = zones.expand_weekly(
+        zone_name, ((w.weekday, w.start, w.end) for w in weekly if not w.priority_only), low, high
+    )
+    held = zones.expand_weekly(
+        zone_name, ((w.weekday, w.start, w.end) for w in weekly if w.priority_only), low, high
+    )
+    opened = iv.union(regular, held) if priority else iv.subtract(regular, held)
+    spans = {
+        kind: iv.normalize(
+            zones.local_span(zone_name, e.day, e.start, e.end)
+            for e in exceptions
+            if e.available is kind
+        )
+        for kind in (True, False)
+    }
+    expected = iv.clip(iv.subtract(iv.union(opened, spans[True]), spans[False]), low, high)
+    assert availability(schedule, low, high, priority=priority) == expected

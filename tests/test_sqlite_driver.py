@@ -62,3 +62,50 @@ async def test_statements_take_one_hop_and_long_results_arrive_whole(
             assert await session.scalar(text("SELECT count(*) FROM t")) == rows
     finally:
         await engine.dispose()
+
+
+async def test_closing_a_session_that_only_read_takes_no_hop_and_writes_still_end_right(
+    tmp_path: Path, hops: list[int]
+) -> None:
+    """Commit and rollback skip their hop only when no transaction is open."""
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
+    sessions = make_sessionmaker(engine)
+    try:
+        async with sessions() as session, session.begin():
+            await session.execute(text("CREATE TABLE t (n INTEGER PRIMARY KEY)"))
+        before = hops[0]
+        async with sessions() as session:
+            assert await session.scalar(text("SELECT count(*) FROM t")) == 0
+        assert hops[0] - before == 1  # the statement; the session's and pool's resets: none
+
+        before = hops[0]
+        async with sessions() as session, session.begin():
+            await session.execute(text("INSERT INTO t (n) VALUES (1)"))
+        assert hops[0] - before == 2  # the statement and its commit
+        # A transaction a failed statement left open is rolled back, with the rows before.
+        async with sessions() as session:
+            await session.execute(text("INSERT INTO t (n) VALUES (2)"))
+            with pytest.raises(IntegrityError):
+                await session.execute(text("INSERT INTO t (n) VALUES (1)"))
+            await session.rollback()
+        async with sessions() as session:
+            assert (await session.execute(text("SELECT n FROM t"))).all() == [(1,)]
+        # Even when the failed statement was the first: pysqlite had begun a transaction
+        # (holding the write lock) before running it.
+        async with sessions() as session:
+            with pytest.raises(IntegrityError):
+                await session.execute(text("INSERT INTO t (n) VALUES (1)"))
+            before = hops[0]
+            await session.rollback()
+            assert hops[0] - before == 1
+        # SQL run through aiosqlite itself, outside the one-hop cursor, is rolled back too.
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver = raw.driver_connection
+            assert isinstance(driver, sqlite_driver.OneHopConnection)
+            await driver.execute("INSERT INTO t (n) VALUES (3)")
+            await driver.rollback()
+        async with sessions() as session:
+            assert (await session.execute(text("SELECT n FROM t"))).all() == [(1,)]
+    finally:
+        await engine.dispose()

@@ -12,8 +12,14 @@ from interviews.access import Action, authorize
 from interviews.case_access import load_case
 from interviews.consulates import Consulate
 from interviews.facilities import Facility
-from scheduling import appointments, availability, availability_input, booking, slots
-from scheduling.appointments import Interview
+from scheduling import (
+    appointments,
+    availability,
+    availability_input,
+    booking,
+    booking_request,
+    slots,
+)
 from scheduling.booking_rules import (
     BookIn,
     ReasonIn,
@@ -24,11 +30,18 @@ from scheduling.booking_rules import (
 from scheduling.resources import VideoRoom
 from scheduling.search import load_context
 from web.errors import invalid, not_found
-from web.keys import BOOKING_POLICY, CATALOGS, CLOCK, JOB_SCHEDULER, WRITE_GATE
+from web.keys import (
+    BOOKING_POLICY,
+    CATALOGS,
+    CLOCK,
+    USER,
+    WRITE_GATE,
+)
 from web.openapi import error_responses, json_ok
 from web.request_tools import json_body, parse, remote, signed_in, transaction
 from web.routes.scheduling_common import (
     int_param,
+    interview_response,
     interview_view,
     note_shortfall,
     query_int,
@@ -282,13 +295,12 @@ async def case_slots(request: web.Request) -> web.Response:
     with scheduling_errors():
         async with transaction(request) as session:
             case = await load_case(session, actor, case_id, Action.SLOT_SEARCH)
-            consulate = await consulate_for(
-                session, case, int(consulate_id) if consulate_id else None
-            )
+            chosen = await consulate_for(session, case, int(consulate_id) if consulate_id else None)
             context = await load_context(
                 session,
                 case,
-                consulate,
+                chosen,
+                cache=request.app[WRITE_GATE].search_cache,
                 now=request.app[CLOCK](),
                 horizon=timedelta(days=days),
                 limit=limit,
@@ -323,30 +335,22 @@ def _change(request: web.Request) -> booking.Change:
     return booking.Change(signed_in(request), request.app[CLOCK](), remote(request))
 
 
-async def _respond(request: web.Request, interview: Interview, status: int = 200) -> web.Response:
-    """The interview in the caller's zone (their own, else their consulate's or the facility's)."""
-    request.app[JOB_SCHEDULER].wake()  # send the change's notices now, not at the next beat
-    actor = signed_in(request)
-    async with transaction(request) as session:
-        organisation: Consulate | Facility | None
-        if actor.consulate_id is not None:
-            organisation = await session.get(Consulate, actor.consulate_id)
-        else:
-            organisation = await session.get(Facility, interview.facility_id)
-    viewer = viewer_zone(request, actor, organisation.time_zone if organisation else "UTC")
-    return web.json_response(interview_view(interview, actor, viewer), status=status)
-
-
 @routes.post("/api/interviews")
 async def request_interview(request: web.Request) -> web.Response:
     """Request an interview in a slot; 409 with the clashing bookings when it is taken."""
     change = _change(request)
     data = parse(BookIn, await json_body(request))
+    gate = request.app[WRITE_GATE]
     with scheduling_errors():
-        interview = await booking.request_interview(
-            request.app[WRITE_GATE], data, change, request.app[BOOKING_POLICY]
+        checked = await booking_request.check_request(
+            gate, data, change, requester=request.get(USER)
         )
-    return await _respond(request, interview, status=201)
+        interview = await booking_request.write_request(
+            gate, checked, change, request.app[BOOKING_POLICY]
+        )
+    context = checked.context  # the zones the checks read: no second look-up
+    home = context.consulate if change.actor.consulate_id is not None else context.facility
+    return await interview_response(request, interview, status=201, home=home.time_zone)
 
 
 @routes.get("/api/interviews/{interview_id}")
@@ -357,7 +361,7 @@ async def get_interview(request: web.Request) -> web.Response:
     with scheduling_errors():
         async with transaction(request) as session:
             interview = await load_interview(session, actor, interview_id, Action.INTERVIEW_READ)
-    return await _respond(request, interview)
+    return await interview_response(request, interview)
 
 
 @routes.post("/api/interviews/{interview_id}/confirm")
@@ -369,7 +373,7 @@ async def confirm_interview(request: web.Request) -> web.Response:
         interview = await booking.confirm(
             request.app[WRITE_GATE], interview_id, change, request.app[BOOKING_POLICY]
         )
-    return await _respond(request, interview)
+    return await interview_response(request, interview)
 
 
 @routes.post("/api/interviews/{interview_id}/decline")
@@ -382,7 +386,7 @@ async def decline_interview(request: web.Request) -> web.Response:
         interview = await booking.decline(
             request.app[WRITE_GATE], interview_id, data.reason, change, request.app[BOOKING_POLICY]
         )
-    return await _respond(request, interview)
+    return await interview_response(request, interview)
 
 
 @routes.post("/api/interviews/{interview_id}/cancel")
@@ -395,7 +399,7 @@ async def cancel_interview(request: web.Request) -> web.Response:
         interview = await booking.cancel(
             request.app[WRITE_GATE], interview_id, data.reason, change, request.app[BOOKING_POLICY]
         )
-    return await _respond(request, interview)
+    return await interview_response(request, interview)
 
 
 @routes.post("/api/interviews/{interview_id}/reschedule")
@@ -408,4 +412,4 @@ async def reschedule_interview(request: web.Request) -> web.Response:
         interview = await booking.reschedule(
             request.app[WRITE_GATE], interview_id, data, change, request.app[BOOKING_POLICY]
         )
-    return await _respond(request, interview)
+    return await interview_response(request, interview)

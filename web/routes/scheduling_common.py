@@ -1,5 +1,6 @@
 """What scheduling's API and pages share: error mapping, time zone and week parameters,
-slot and interview views, and the plain-language reasons no slot exists."""
+slot and interview views (and the API's interview response), and the plain-language
+reasons no slot exists."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import select
 
 from interviews import codes
 from interviews.access import Actor
 from interviews.accounts import Role
 from interviews.case_access import CaseNotFound
 from interviews.case_status import TransitionRefused
+from interviews.consulates import Consulate
+from interviews.facilities import Facility
 from scheduling import zones
 from scheduling.appointments import Interview
 from scheduling.availability import AvailabilityError
@@ -23,8 +27,8 @@ from scheduling.search import SearchContext
 from scheduling.shortfalls import SHORTFALL_PROBLEMS, record_shortfall
 from scheduling.slots import Problem, SearchResult, Slot
 from web.errors import ApiError, invalid, not_found
-from web.keys import CLOCK, USER
-from web.request_tools import transaction
+from web.keys import CLOCK, JOB_SCHEDULER, SESSIONMAKER, USER
+from web.request_tools import signed_in, transaction
 
 
 async def note_shortfall(
@@ -261,3 +265,28 @@ def interview_view(interview: Interview, actor: Actor, viewer: str) -> dict[str,
             for p in interview.current_participants()
         ],
     }
+
+
+async def interview_response(
+    request: web.Request, interview: Interview, status: int = 200, *, home: str | None = None
+) -> web.Response:
+    """The interview in the caller's zone (their own, else their consulate's or the facility's).
+
+    `home` is that organisation's zone when the handler already has it; otherwise it is
+    read, and only when the caller has no zone of their own.
+    """
+    request.app[JOB_SCHEDULER].wake()  # send the change's notices now, not at the next beat
+    actor = signed_in(request)
+    viewer = viewer_zone(request, actor, "")
+    if not viewer:
+        viewer = home or await _home_zone(request, actor, interview)
+    return web.json_response(interview_view(interview, actor, viewer), status=status)
+
+
+async def _home_zone(request: web.Request, actor: Actor, interview: Interview) -> str:
+    if actor.consulate_id is not None:
+        query = select(Consulate.time_zone).where(Consulate.id == actor.consulate_id)
+    else:
+        query = select(Facility.time_zone).where(Facility.id == interview.facility_id)
+    async with request.app[SESSIONMAKER]() as session:  # one read, no transaction
+        return await session.scalar(query) or "UTC"

@@ -30,14 +30,14 @@ from scheduling.booking_rules import (
     InterviewNotFound,
     ReasonIn,
     RescheduleIn,
-    consulate_for,
+    choose_consulate,
     load_interview,
 )
 from scheduling.notify import when
 from scheduling.search import case_consulates, load_context
 from scheduling.slots import SearchResult
 from web.errors import not_found
-from web.keys import BOOKING_POLICY, CATALOGS, CLOCK, JOB_SCHEDULER, WRITE_GATE
+from web.keys import BOOKING_POLICY, CATALOGS, CLOCK, JOB_SCHEDULER, USER, WRITE_GATE
 from web.request_tools import remote, signed_in, transaction
 from web.routes.scheduling_common import int_param, note_shortfall, problem_text, viewer_zone
 from web.templating import page_language, render
@@ -153,11 +153,12 @@ async def _search(
         chosen = reschedule.consulate_id if reschedule else None
         if chosen is None and consulate_param.isdigit():
             chosen = int(consulate_param)
-        consulate = await consulate_for(session, case, chosen)
+        consulate_id = choose_consulate([item.id for item in shared], chosen)
         context = await load_context(
             session,
             case,
-            consulate,
+            consulate_id,
+            cache=request.app[WRITE_GATE].search_cache,
             now=request.app[CLOCK](),
             exclude=reschedule.id if reschedule else None,
             limit=40,
@@ -274,6 +275,7 @@ async def book(request: web.Request) -> web.StreamResponse:
             data,
             booking.Change(actor, request.app[CLOCK](), remote(request)),
             request.app[BOOKING_POLICY],
+            requester=request.get(USER),
         )
     except (BookingError, ValidationError) as error:
         status = error.status if isinstance(error, BookingError) else 400
