@@ -58,6 +58,9 @@ async def test_staff_search_the_directory_in_spanish(
 ) -> None:
     await _seed(client, db, world)
     await browser_sign_in(page, "staff@example.org")
+    await expect(page).to_have_url(re.compile(r"/cases$"))  # staff start at their work queue
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="Consular directory").click()
     await expect(page).to_have_url(re.compile(r"/directory$"))
 
     # the language switch in the header, by its label
