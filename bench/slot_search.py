@@ -430,8 +430,9 @@ async def over_http(
 
     With `think` 0 each client sends its next search as soon as the last one is answered
     (a closed loop: latency is then mostly the queue of the other 49); with `think` > 0 it
-    pauses that long on average (uniformly 0 to 2x) between searches, like a person
-    reading the slots, so the server sees a realistic offered load.
+    pauses that long on average (uniformly 0 to 2x) before its first search and between
+    searches, like a person reading the slots, so the server sees a realistic offered load
+    (not 50 searches in the same instant at the start).
     """
     port = _free_port()
     env = {
@@ -473,6 +474,8 @@ async def over_http(
 
             async def client() -> None:
                 nonlocal errors
+                if think:  # people do not all press "search" in the same instant
+                    await asyncio.sleep(rng.uniform(0, 2 * think))
                 while queue:
                     case_id = queue.pop()
                     started = time.perf_counter()
