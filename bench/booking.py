@@ -38,7 +38,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.counting import install, per_operation, round_trip_cpu_ms, yardstick_ms  # noqa: E402
+from bench.counting import (  # noqa: E402
+    install,
+    per_operation,
+    process_cpu_seconds,
+    round_trip_cpu_ms,
+    settled_cpu_seconds,
+    yardstick_ms,
+)
 from interviews.access import Actor  # noqa: E402
 from interviews.accounts import ApiToken, Role, User, digest, hash_password  # noqa: E402
 from interviews.cases import Case, CaseLanguage  # noqa: E402
@@ -337,10 +344,18 @@ async def over_http(folder: Path, database: Path, lanes: int, per_lane: int) -> 
                         await response.read()
                     latencies.append((time.perf_counter() - started) * 1000)
 
+            cpu_before = process_cpu_seconds(server.pid)
             started = time.perf_counter()
             await asyncio.gather(*(client(plan) for plan in plans))
             elapsed = time.perf_counter() - started
+            cpu_after = await settled_cpu_seconds(server.pid)
         _report(f"HTTP, {lanes} clients", latencies, elapsed, errors)
+        if cpu_before is not None and cpu_after is not None:
+            cpu = (cpu_after - cpu_before) * 1000 / len(latencies)
+            print(
+                f"  server CPU per booking, its notices included: {cpu:.1f} ms "
+                f"= {cpu / yardstick_ms():.2f} yardsticks"
+            )
     finally:
         server.terminate()
         await asyncio.wait_for(server.wait(), timeout=30)

@@ -8,7 +8,9 @@ aiosqlite's one entry to its thread); nothing in the product uses them.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -91,3 +93,30 @@ async def round_trip_cpu_ms(sessionmaker: async_sessionmaker[AsyncSession]) -> f
         await one()
     _, _, cpu = await per_operation(one, 200)
     return cpu
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds another process has used so far (Linux /proc), or None
+    where /proc is not available. The benches read the server's before and after a run:
+    its CPU per request does not include queueing, so it varies far less with the load."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def settled_cpu_seconds(pid: int, *, limit: float = 120.0) -> float | None:
+    """`process_cpu_seconds` once the process has gone (nearly) idle: work a run left
+    queued, such as the job runner's notices after a booking run, is counted too."""
+    last = process_cpu_seconds(pid)
+    waited = 0.0
+    while last is not None and waited < limit:
+        await asyncio.sleep(0.5)
+        waited += 0.5
+        now = process_cpu_seconds(pid)
+        if now is None or now - last < 0.05:  # under 10% of a core for half a second
+            return now
+        last = now
+    return last

@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.counting import COUNTS, install, yardstick_ms  # noqa: E402
+from bench.counting import COUNTS, install, process_cpu_seconds, yardstick_ms  # noqa: E402
 from interviews.access import Action, Actor  # noqa: E402
 from interviews.accounts import ApiToken, Role, User, digest, hash_password  # noqa: E402
 from interviews.case_access import load_case  # noqa: E402
@@ -430,8 +430,9 @@ async def over_http(
 
     With `think` 0 each client sends its next search as soon as the last one is answered
     (a closed loop: latency is then mostly the queue of the other 49); with `think` > 0 it
-    pauses that long on average (uniformly 0 to 2x) between searches, like a person
-    reading the slots, so the server sees a realistic offered load.
+    pauses that long on average (uniformly 0 to 2x) before its first search and between
+    searches, like a person reading the slots, so the server sees a realistic offered load
+    (not 50 searches in the same instant at the start).
     """
     port = _free_port()
     env = {
@@ -473,6 +474,8 @@ async def over_http(
 
             async def client() -> None:
                 nonlocal errors
+                if think:  # people do not all press "search" in the same instant
+                    await asyncio.sleep(rng.uniform(0, 2 * think))
                 while queue:
                     case_id = queue.pop()
                     started = time.perf_counter()
@@ -490,10 +493,15 @@ async def over_http(
             for case_id in warm:
                 async with http.get(f"{base}/api/cases/{case_id}/slots") as response:
                     await response.read()
+            cpu_before = process_cpu_seconds(server.pid)
             started = time.perf_counter()
             await asyncio.gather(*(client() for _ in range(clients)))
             elapsed = time.perf_counter() - started
+            cpu_after = process_cpu_seconds(server.pid)
         _report(f"HTTP, {clients} clients, think {think:g} s", latencies)
+        if cpu_before is not None and cpu_after is not None:
+            cpu = (cpu_after - cpu_before) * 1000 / len(latencies)
+            print(f"  server CPU per search {cpu:.1f} ms = {cpu / yardstick_ms():.2f} yardsticks")
         print(f"  throughput {len(latencies) / elapsed:.0f} searches/s, errors: {errors}")
     finally:
         server.terminate()

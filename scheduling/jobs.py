@@ -25,7 +25,18 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, insert, select, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Index,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -167,6 +178,58 @@ Handler = Callable[[JobContext, ScheduledJob], Awaitable[None]]
 BeforePass = Callable[[WriteGate, datetime], Awaitable[None]]
 
 
+def _claimable() -> ColumnElement[bool]:
+    # Pending, or running under a lease that ran out (the runner holding it died).
+    return (ScheduledJob.status == JobStatus.PENDING.value) | (
+        (ScheduledJob.status == JobStatus.RUNNING.value)
+        & (ScheduledJob.lease_until < bindparam("now", type_=UTCDateTime()))
+    )
+
+
+# The runner's statements, built once. The claim picks the batch and takes it in one
+# UPDATE (it holds the write lock on SQLite, where bookings wait for it).
+_ANY_DUE = (
+    select(ScheduledJob.id)
+    .where(
+        ScheduledJob.due_at <= bindparam("now", type_=UTCDateTime()),
+        ScheduledJob.status.in_((JobStatus.PENDING.value, JobStatus.RUNNING.value)),
+    )
+    .limit(1)
+)
+_CLAIM = (
+    update(ScheduledJob)
+    .where(
+        ScheduledJob.id.in_(
+            select(ScheduledJob.id)
+            .where(ScheduledJob.due_at <= bindparam("now", type_=UTCDateTime()), _claimable())
+            .order_by(ScheduledJob.due_at, ScheduledJob.id)
+            .limit(bindparam("batch", type_=Integer()))
+        ),
+        _claimable(),
+    )
+    .values(
+        status=JobStatus.RUNNING.value,
+        attempts=ScheduledJob.attempts + 1,
+        lease_until=bindparam("lease_until", type_=UTCDateTime()),
+    )
+    .returning(ScheduledJob)
+)
+_JOBS = table_of(ScheduledJob)
+_DONE = (
+    update(_JOBS)
+    .where(
+        _JOBS.c.id.in_(bindparam("done", expanding=True)),
+        _JOBS.c.status == JobStatus.RUNNING.value,
+    )
+    .values(
+        status=JobStatus.DONE.value,
+        finished_at=bindparam("now", type_=UTCDateTime()),
+        last_error="",
+        lease_until=None,
+    )
+)
+
+
 class JobRunner:
     """Claims due jobs and runs their handlers; one pass at a time in this process."""
 
@@ -213,52 +276,15 @@ class JobRunner:
     async def _claim(self, now: datetime) -> list[ScheduledJob]:
         # Look first without the write lock: most beats find nothing due.
         async with self.gate.read() as session:
-            due = await session.scalar(
-                select(ScheduledJob.id)
-                .where(
-                    ScheduledJob.due_at <= now,
-                    ScheduledJob.status.in_((JobStatus.PENDING.value, JobStatus.RUNNING.value)),
-                )
-                .limit(1)
-            )
+            due = await session.scalar(_ANY_DUE, {"now": now})
         if due is None:
             return []
         async with self.gate.transaction() as session:
-            candidates = (
-                await session.scalars(
-                    select(ScheduledJob.id)
-                    .where(
-                        ScheduledJob.due_at <= now,
-                        (ScheduledJob.status == JobStatus.PENDING.value)
-                        | (
-                            (ScheduledJob.status == JobStatus.RUNNING.value)
-                            & (ScheduledJob.lease_until < now)
-                        ),
-                    )
-                    .order_by(ScheduledJob.due_at, ScheduledJob.id)
-                    .limit(self.batch)
-                )
-            ).all()
-            if not candidates:
-                return []
-            # One conditional UPDATE for the batch, on the state we saw: of several runners
-            # (or processes) only the one that moves a row from pending wins it.
+            # One conditional UPDATE for the batch, on the state it finds: of several
+            # runners (or processes) only the one that moves a row from pending wins it.
             claimed = await session.scalars(
-                update(ScheduledJob)
-                .where(
-                    ScheduledJob.id.in_(candidates),
-                    (ScheduledJob.status == JobStatus.PENDING.value)
-                    | (
-                        (ScheduledJob.status == JobStatus.RUNNING.value)
-                        & (ScheduledJob.lease_until < now)
-                    ),
-                )
-                .values(
-                    status=JobStatus.RUNNING.value,
-                    attempts=ScheduledJob.attempts + 1,
-                    lease_until=now + self.lease,
-                )
-                .returning(ScheduledJob),
+                _CLAIM,
+                {"now": now, "batch": self.batch, "lease_until": now + self.lease},
                 execution_options={"populate_existing": True},
             )
             return sorted(claimed.all(), key=lambda job: (job.due_at, job.id))
@@ -280,18 +306,7 @@ class JobRunner:
         done = [job.id for job, error in outcomes if error is None]
         async with self.gate.transaction() as session:
             if done:  # the usual case: the whole batch in one statement
-                await session.execute(
-                    update(ScheduledJob)
-                    .where(
-                        ScheduledJob.id.in_(done), ScheduledJob.status == JobStatus.RUNNING.value
-                    )
-                    .values(
-                        status=JobStatus.DONE.value,
-                        finished_at=now,
-                        last_error="",
-                        lease_until=None,
-                    )
-                )
+                await session.execute(_DONE, {"done": done, "now": now})
             for job, error in outcomes:
                 if error is None:
                     continue
