@@ -121,6 +121,29 @@ _BOOKINGS = _bookings_query(excluding=False)
 _BOOKINGS_EXCEPT = _bookings_query(excluding=True)
 
 
+def _range(
+    low: datetime,
+    high: datetime,
+    consul_ids: list[int],
+    interpreter_ids: list[int],
+    room_ids: list[int],
+    exclude: int | None,
+) -> dict[str, Any]:
+    """The parameters of the booking queries: which resources, which time, which interview
+    to leave out (a reschedule's own)."""
+    params: dict[str, Any] = {
+        "consul_ids": consul_ids,
+        "interpreter_ids": interpreter_ids,
+        "room_ids": room_ids,
+        "first_start": low - MAX_SPAN,
+        "high": high,
+        "low": low,
+    }
+    if exclude is not None:
+        params["exclude"] = exclude
+    return params
+
+
 async def active_bookings(
     session: AsyncSession,
     *,
@@ -134,18 +157,8 @@ async def active_bookings(
     """Requested or confirmed interviews of these people and rooms overlapping [low, high)."""
     if not (consul_ids or interpreter_ids or room_ids):
         return []
-    params: dict[str, Any] = {
-        "consul_ids": consul_ids,
-        "interpreter_ids": interpreter_ids,
-        "room_ids": room_ids,
-        "first_start": low - MAX_SPAN,
-        "high": high,
-        "low": low,
-    }
-    query = _BOOKINGS
-    if exclude is not None:
-        query = _BOOKINGS_EXCEPT
-        params["exclude"] = exclude
+    params = _range(low, high, consul_ids, interpreter_ids, room_ids, exclude)
+    query = _BOOKINGS if exclude is None else _BOOKINGS_EXCEPT
     seen: set[int] = set()
     found: list[Busy] = []
     for row in (await session.execute(query, params)).all():
@@ -246,17 +259,7 @@ async def busy_times(
     what slot search needs, for a fraction of the work of a row per booking."""
     if not (consul_ids or interpreter_ids or room_ids):
         return {}
-    params: dict[str, Any] = {
-        "consul_ids": consul_ids,
-        "interpreter_ids": interpreter_ids,
-        "room_ids": room_ids,
-        "first_start": low - MAX_SPAN,
-        "high": high,
-        "low": low,
-    }
-    query = _HELD
-    if exclude is not None:
-        query = _HELD_EXCEPT
-        params["exclude"] = exclude
+    params = _range(low, high, consul_ids, interpreter_ids, room_ids, exclude)
+    query = _HELD if exclude is None else _HELD_EXCEPT
     rows = (await session.execute(query, params)).all()
     return {(kind, ident): _pairs(text) for kind, ident, text in rows if text}
