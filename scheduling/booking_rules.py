@@ -273,6 +273,7 @@ MOVE_IF_FREE = move_statement(~_ACTIVE_INTERVIEW.exists())
 _CASE_STATUS = select(Case.status, _ACTIVE_INTERVIEW.scalar_subquery()).where(
     Case.id == bindparam("case_id")
 )
+_LOCK_CASE = select(Case.id).where(Case.id == bindparam("case_id")).with_for_update()
 
 
 def _refuse_other(other: int | None) -> None:
@@ -297,7 +298,14 @@ async def check_case(session: AsyncSession, case: Case, exclude: int | None = No
 
 async def checked_case_status(session: AsyncSession, case_id: int) -> CaseStatus:
     """`check_case` by id in one statement (the case's status and any active interview of
-    it), for the write transaction; returns the status."""
+    it), for the write transaction; returns the status.
+
+    On PostgreSQL the case row is locked first, in a statement of its own: two bookings of
+    one case then run this check one after the other, and the second, with a snapshot
+    taken after the first committed, sees its interview (SQLite's write lock already
+    serialises them)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(_LOCK_CASE, {"case_id": case_id})
     row = (await session.execute(_CASE_STATUS, {"case_id": case_id})).first()
     if row is None:
         raise BookingError(409, "conflict", "The case is gone.")

@@ -9,6 +9,7 @@ second engine on the same database, as another request or process would.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -171,3 +172,24 @@ async def test_a_case_moved_on_after_the_checks_is_moved_from_where_it_is_now(
     async with db() as session:
         case = await session.get(Case, schedule.case_id)
     assert case is not None and case.status == "interview_requested"
+
+
+async def test_two_simultaneous_bookings_of_one_case_at_different_times_give_one_interview(
+    client: TestClient[Any, Any], schedule: Schedule, db: async_sessionmaker[AsyncSession]
+) -> None:
+    """The case is interview_requested already (set by hand), so neither booking moves it:
+    only the case check under the write lock (a row lock on PostgreSQL) keeps the rule of
+    one requested or confirmed interview per case."""
+    await set_status(db, schedule.case_id, "interview_requested")
+    await act_as(client, "staff@example.org")
+    replies = await asyncio.gather(
+        *(
+            client.post("/api/interviews", json=booking_body(schedule, starts_at))
+            for starts_at in ("2026-03-02T14:00:00+00:00", "2026-03-02T16:00:00+00:00")
+        )
+    )
+    statuses = sorted(reply.status for reply in replies)
+    assert statuses == [201, 409], [await reply.text() for reply in replies]
+    refused = next(reply for reply in replies if reply.status == 409)
+    assert (await refused.json())["error"]["code"] == "case_has_interview"
+    assert await counted(db, Interview, case_id=schedule.case_id) == 1
