@@ -28,6 +28,7 @@ from interviews.playback import (
 )
 from signaling.transcripts import transcript
 from web.errors import not_found
+from web.file_response import ClosingFileResponse
 from web.keys import CATALOGS, CLOCK, SETTINGS
 from web.openapi import error_responses
 from web.request_tools import remote, signed_in, transaction
@@ -120,7 +121,7 @@ async def track_media(request: web.Request) -> web.StreamResponse:
                     now=request.app[CLOCK](),
                 )
     # FileResponse answers Range requests (206 with Content-Range) and If-Range itself.
-    return web.FileResponse(
+    return ClosingFileResponse(
         path,
         headers={
             "Content-Type": row.content_type,
