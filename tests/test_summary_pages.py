@@ -5,6 +5,7 @@ from its page; bad input comes back on the form and changes nothing.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -19,6 +20,7 @@ from tests.test_session_support import (  # noqa: F401 - fixtures
     session_settings,
     two_interviews,
 )
+from tests.test_summaries import answer_questionnaire
 from web.keys import JOB_RUNNER
 
 FORM = {
@@ -56,6 +58,7 @@ async def test_the_consul_records_the_outcome_and_both_sides_acknowledge_in_span
 ) -> None:
     a = interviews.a
     await _held(client, interviews)
+    await answer_questionnaire(client, db, a.interview_id)
     csrf = await sign_in(client, "consul.in@example.org")
     interview_page = await (await client.get(f"/scheduling/interviews/{a.interview_id}")).text()
     assert f'href="/interviews/{a.interview_id}/outcome"' in interview_page
@@ -66,6 +69,9 @@ async def test_the_consul_records_the_outcome_and_both_sides_acknowledge_in_span
     assert form.status == 200
     text = await form.text()
     assert "Resultado de la entrevista" in text and 'for="identity-confirmed"' in text
+    result = re.search(r'<p id="questionnaire-result">(.*?)</p>', text, re.S)
+    assert result is not None
+    assert " ".join(result.group(1).split()) == "Cumplido: 5 de 20 confirmados, 5 requeridos"
 
     saved = await client.post(
         f"/interviews/{a.interview_id}/outcome",
@@ -76,6 +82,7 @@ async def test_the_consul_records_the_outcome_and_both_sides_acknowledge_in_span
     page = await (await client.get(saved.headers["Location"])).text()
     assert "Resumen de la sesión" in page and "Versión 2 de 2" in page
     assert "Identidad confirmada" in page and "Resultado automático" in page
+    assert "Cumplido — 5 de 20 confirmados, 5 requeridos" in page
     assert await _case_status(db, a.interview_id) == "identity_confirmed"
 
     acknowledged = await client.post(
