@@ -2,7 +2,8 @@
 
 1. A 60-minute interview with 600 transcript lines (each with a Spanish translation) and
    small recording files: time to seal it and render each format, then (in a second run
-   of the same work, as tracemalloc slows it) peak Python memory; goal seal + PDF ≤ 2 s.
+   of the same work, as tracemalloc slows it) peak Python memory. Summary + PDF from the
+   database rows, as one figure, is bench/summary_assembly.py's.
 2. A recording set of --gigabytes GB (default 1) written to a temporary folder (deleted
    afterwards): time and peak memory of sealing it and of `verify_export` reading it
    back. Hashing streams 1 MiB at a time, so memory must not grow with the files.

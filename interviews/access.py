@@ -54,6 +54,7 @@ class Action(StrEnum):
     STATS_READ = "stats.read"
     STATS_EXPORT = "stats.export"
     STATS_IMPORT = "stats.import"
+    RETENTION_READ = "retention.read"
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,9 @@ _ROLES: dict[Action, frozenset[Role]] = {
     Action.STATS_READ: frozenset({Role.ADMIN, Role.STAFF, Role.CONSUL}),
     Action.STATS_EXPORT: frozenset({Role.ADMIN}),
     Action.STATS_IMPORT: frozenset({Role.ADMIN}),
+    # Retention runs the platform, not a case: what the periods are and what the next run
+    # would delete (case references only) is for admins.
+    Action.RETENTION_READ: frozenset({Role.ADMIN}),
 }
 
 

@@ -289,7 +289,7 @@ async def build_summary(session: AsyncSession, interview_id: int, now: datetime)
                 .order_by(TranscriptLine.offset_ms, TranscriptLine.id)
             )
         ],
-        "questionnaire": _questionnaire(questionnaire.as_dict(with_answers=False))
+        "questionnaire": _questionnaire(questionnaire.as_dict(with_answers=False), consulate)
         if questionnaire is not None and questionnaire.started
         else None,
         "outcome": outcome.as_document() if outcome is not None else None,
@@ -345,7 +345,9 @@ def _facility(facility: Facility | None) -> dict[str, Any] | None:
     }
 
 
-def _questionnaire(result: dict[str, Any]) -> dict[str, Any]:
+def _questionnaire(result: dict[str, Any], consulate: Consulate | None) -> dict[str, Any]:
+    # `filled` leaves the name to its callers (the case page names several at once).
+    result["consulate_name"] = consulate.name if consulate else ""
     # The cases code writes "+00:00"; the summary writes every time with a Z.
     if result.get("updated_at"):
         result["updated_at"] = result["updated_at"].replace("+00:00", "Z")

@@ -294,3 +294,35 @@ async def test_legal_holds_are_set_and_cleared_with_a_reason_by_staff_or_admins_
     assert "On legal hold" in page and "complaint filed" in page
     assert "Clear the hold" in page
     assert len(await hold_rows(db)) == 2
+
+
+async def test_a_refused_hold_from_the_case_page_is_explained_in_spanish(
+    client: TestClient[Any, Any],
+    interviews: Interviews,
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    async with db() as session:
+        interview = await session.get(Interview, interviews.a.interview_id)
+        assert interview is not None
+        case_id = interview.case_id
+    csrf = await act_as(client, "staff@example.org")
+    client.session.cookie_jar.update_cookies({"consulink_lang": "es"}, client.make_url("/"))
+
+    async def hold(**form: str) -> tuple[int, str]:
+        response = await client.post(
+            f"/cases/{case_id}/legal-hold", data={"csrf_token": csrf, **form}
+        )
+        return response.status, await response.text()
+
+    status, page = await hold(action="set", reason="  ")
+    assert status == 400
+    assert "Indique el motivo (una orden judicial, una apelación, una queja…)." in page
+    assert "reason:" not in page and "Say why" not in page
+    status, page = await hold(action="release", reason="nada que levantar")
+    assert (status, "Este caso no está en retención legal." in page) == (409, True)
+    assert (await hold(action="set", reason="queja presentada"))[0] == 200  # followed: the case
+    status, page = await hold(action="set", reason="otra vez")
+    assert (status, "Este caso ya está en retención legal." in page) == (409, True)
+    status, page = await hold(action="forget", reason="x")
+    assert (status, "Elija si establece o levanta la retención." in page) == (400, True)
+    assert len(await hold_rows(db)) == 1

@@ -28,6 +28,7 @@ from interviews.cases import Case, CaseStatus
 from interviews.document_store import DocumentStore, load_or_create_key
 from interviews.documents import Document
 from interviews.retention import AUDIT_ACTION, Storage, run_retention
+from interviews.retention_policy import RetainedKind, RetentionPolicy
 from interviews.summaries import summarised_interviews
 from interviews.summary_assembly import assemble_summary
 from scheduling.jobs import JobRunner, JobStatus, ScheduledJob, enqueue
@@ -433,3 +434,106 @@ async def test_a_backlog_is_worked_through_in_batches_of_follow_up_jobs(
     pending = [job for job in jobs if job.status == JobStatus.PENDING.value]
     assert len(pending) == 1  # only tomorrow's run is left
     assert pending[0].due_at > clock.now
+
+
+async def test_an_unaccompanied_minor_has_a_period_of_its_own(
+    client: TestClient[Any, Any],
+    db: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    world: World,
+    clock: Clock,
+) -> None:
+    """Periods set apart for minors and unaccompanied minors; a case flagged both is the latter."""
+    await client.app[JOB_SCHEDULER].stop()  # only the runs below delete
+    child = await store_case(db, settings, world, clock, "MINOR-1", slot=0, minor=True)
+    alone = await store_case(
+        db, settings, world, clock, "ALONE-1", slot=1, minor=True, unaccompanied=True
+    )
+    policy = RetentionPolicy.from_settings(
+        {RetainedKind.RECORDINGS: {"minor": 200, "unaccompanied_minor": 500}}
+    )
+    store = DocumentStore(
+        settings.data_dir / "documents", load_or_create_key(None, settings.data_dir)
+    )
+    storage = Storage(recordings_dir(settings), store)
+    gate = WriteGate(db)
+
+    clock.advance(days=201)
+    await run_retention(gate.transaction, policy, storage, clock.now)
+    assert await counts(db, child.interview_id) == (0, 2)
+    assert await counts(db, alone.interview_id) == (2, 2)  # not the minors' 200 days
+    assert all(path.exists() for path in alone.tracks)
+
+    clock.advance(days=298)  # 499 days: still inside its own period
+    await run_retention(gate.transaction, policy, storage, clock.now)
+    assert await counts(db, alone.interview_id) == (2, 2)
+    clock.advance(days=2)
+    report = await run_retention(gate.transaction, policy, storage, clock.now)
+    assert await counts(db, alone.interview_id) == (0, 2)
+    assert not any(path.exists() for path in alone.tracks)
+    assert {(item.kind, item.case_reference) for item in report.deleted} == {
+        (RetainedKind.RECORDINGS, "ALONE-1")
+    }
+    audit = [row for row in await deletions(db) if row.details["case_reference"] == "ALONE-1"]
+    assert [row.details["category"] for row in audit] == ["unaccompanied_minor"] * 2
+    counted_from, expired_at = (
+        datetime.fromisoformat(audit[0].details[key]) for key in ("counted_from", "expired_at")
+    )
+    assert expired_at - counted_from == timedelta(days=500)
+
+
+async def test_a_legal_hold_keeps_documents_and_summaries_too(
+    client: TestClient[Any, Any],
+    db: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    world: World,
+    clock: Clock,
+) -> None:
+    held = await store_case(db, settings, world, clock, "HELD-1", slot=0)
+    async with db() as session, session.begin():
+        assert await assemble_summary(session, held.interview_id, reason="ended", now=clock.now)
+    await close_case(db, held.case_id, clock.now)
+    csrf = await sign_in(client, "staff@example.org")
+    hold = await client.post(
+        f"/api/cases/{held.case_id}/legal-hold",
+        json={"reason": "complaint before the ombudsman"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert hold.status == 201
+    runner = client.app[JOB_RUNNER]
+    await runner.run_due()  # schedules tomorrow's run
+
+    clock.advance(days=5 * 365 + 2)  # past every adult period: summaries' five years too
+    await runner.run_due()
+    async with db() as session:
+        ran = await session.scalar(
+            select(func.count()).where(
+                ScheduledJob.kind == RETENTION, ScheduledJob.status == JobStatus.DONE.value
+            )
+        )
+    assert ran  # the run happened, and kept everything
+    assert all(path.exists() for path in held.documents + held.tracks)
+    async with db() as session:
+        assert await session.scalar(select(func.count()).where(Document.case_id == held.case_id))
+        assert await summarised_interviews(session, held.case_id) == [(held.interview_id, 1)]
+    assert await counts(db, held.interview_id) == (2, 2)
+    assert await deletions(db) == []
+
+    csrf = await sign_in(client, "staff@example.org")  # years on: a new sign-in
+    released = await client.post(
+        f"/api/cases/{held.case_id}/legal-hold/release",
+        json={"reason": "complaint closed"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert released.status == 200
+    clock.advance(days=1)
+    await runner.run_due()
+    assert not any(path.exists() for path in held.documents + held.tracks)
+    async with db() as session:
+        assert await summarised_interviews(session, held.case_id) == []
+    assert sorted({row.target_type for row in await deletions(db)}) == [
+        "document",
+        "recording",
+        "summary",
+        "transcript",
+    ]

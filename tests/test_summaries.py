@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +23,7 @@ from interviews.accounts import Role
 from interviews.audit import AuditEvent
 from interviews.case_status import status_history
 from interviews.cases import Case
+from interviews.questionnaire_demo import INDIA
 from interviews.summaries import (
     SummaryAcknowledgement,
     SummaryVersion,
@@ -83,6 +84,43 @@ async def _until_recorded(
     raise AssertionError("the server recorded nothing")
 
 
+def _seconds(person: dict[str, Any], until: str) -> int:
+    """A person's time in the session from their periods (an open one runs to `until`)."""
+    return round(
+        sum(
+            (
+                datetime.fromisoformat(period["left_at"] or until)
+                - datetime.fromisoformat(period["joined_at"])
+            ).total_seconds()
+            for period in person["periods"]
+        )
+    )
+
+
+async def answer_questionnaire(
+    client: TestClient[Any, Any], db: async_sessionmaker[AsyncSession], interview_id: int
+) -> None:
+    """The interview's consulate defines the demo questionnaire (5 of 20 confirmed needed) and
+    its consul answers it through the API: five parameters confirmed, one not."""
+    consul = await bearer(db, "consul.in@example.org")
+    async with db() as session:
+        interview = await session.get(Interview, interview_id)
+        assert interview is not None
+    defined = await client.put(
+        f"/api/consulates/{interview.consulate_id}/questionnaire", json=INDIA, headers=consul
+    )
+    assert defined.status == 200, await defined.text()
+    confirmed = ["full_name", "fathers_name", "mothers_name", "village_town", "district"]
+    answers = [{"key": key, "status": "confirmed", "notes": "matches"} for key in confirmed]
+    answers.append({"key": "school", "status": "not_confirmed", "notes": "unsure"})
+    saved = await client.put(
+        f"/api/cases/{interview.case_id}/questionnaire/answers",
+        json={"answers": answers},
+        headers=consul,
+    )
+    assert saved.status == 200, await saved.text()
+
+
 async def _case(db: async_sessionmaker[AsyncSession], interview_id: int) -> Case:
     async with db() as session:
         interview = await session.get(Interview, interview_id)
@@ -114,8 +152,11 @@ async def test_a_session_ended_by_the_host_gets_a_summary_with_people_chat_and_o
     await interpreter.expect("chat")
     await interpreter.send({"type": "quality", "peer": consul.peer, "level": "poor"})
     await interpreter.send({"type": "quality", "peer": consul.peer, "level": "good"})
+    for _ in range(2):  # the interpreter's link to the consul failed twice and was restarted
+        await interpreter.send({"type": "restart", "peer": consul.peer})
     await interpreter.send({"type": "ping"})
-    await interpreter.expect("pong")  # both reports are in before the consul saves
+    await interpreter.expect("pong")  # the reports are in before the consul saves
+    await answer_questionnaire(client, db, a.interview_id)
 
     # The consul records the outcome during the call.
     consul_api = await bearer(db, "consul.in@example.org")
@@ -149,6 +190,33 @@ async def test_a_session_ended_by_the_host_gets_a_summary_with_people_chat_and_o
         [period] = person["periods"]
         assert period["joined_at"] <= period["left_at"] == document["interview"]["closed_at"]
         assert person["reconnects"] == 0
+        assert person["seconds"] == _seconds(person, document["generated_at"])
+    # The host joined first and everyone stayed to the end: the facility was there longest.
+    assert people["facility"]["seconds"] >= people["consul"]["seconds"] >= 0
+    assert people["interpreter"]["ice_restarts"] == 2
+    assert people["consul"]["ice_restarts"] == people["facility"]["ice_restarts"] == 0
+    # The questionnaire as it stood: the result only (the consul's notes stay with the case).
+    questionnaire = document["questionnaire"]
+    assert questionnaire["consulate_name"] == "Embassy of India, Washington DC"
+    assert questionnaire["questionnaire"] == {
+        "name": INDIA["name"],
+        "version": 1,
+        "current_version": 1,
+        "outdated": False,
+    }
+    assert (questionnaire["version"], questionnaire["updated_by_name"]) == (1, "Consul.In")
+    assert questionnaire["updated_at"].endswith("Z")
+    assert questionnaire["result"] == {
+        "met": True,
+        "confirmed": 5,
+        "not_confirmed": 1,
+        "not_asked": 14,
+        "total": 20,
+        "required": 5,
+        "needed": 0,
+        "still_possible": True,
+    }
+    assert "answers" not in questionnaire
     [poor] = people["interpreter"]["poor_quality"]
     assert poor["from"] <= poor["to"]
     assert people["consul"]["poor_quality"] == []
@@ -426,6 +494,12 @@ async def test_a_session_nobody_ends_is_summarised_after_the_grace_period_once_a
     assert set(people) == {"facility", "consul"}
     assert people["consul"]["reconnects"] == 1 and len(people["consul"]["periods"]) == 2
     assert people["facility"]["reconnects"] == 0
+    # Nobody left or ended it: the open periods count up to the assembly (the grace run).
+    assert all(person["periods"][-1]["left_at"] is None for person in people.values())
+    for person in people.values():
+        assert person["seconds"] == _seconds(person, document["generated_at"])
+    assert people["facility"]["seconds"] >= (5 + 60 + 30) * 60  # from the start to the run
+    assert document["questionnaire"] is None  # never started
     await first.close()
 
     second = await start_app()

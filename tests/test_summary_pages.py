@@ -5,6 +5,8 @@ from its page; bad input comes back on the form and changes nothing.
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -12,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interviews.cases import Case
 from scheduling.appointments import Interview
+from signaling.records import Recording
 from tests.conftest import sign_in
 from tests.test_session_support import (  # noqa: F401 - fixtures
     Interviews,
@@ -19,6 +22,7 @@ from tests.test_session_support import (  # noqa: F401 - fixtures
     session_settings,
     two_interviews,
 )
+from tests.test_summaries import answer_questionnaire
 from web.keys import JOB_RUNNER
 
 FORM = {
@@ -56,6 +60,20 @@ async def test_the_consul_records_the_outcome_and_both_sides_acknowledge_in_span
 ) -> None:
     a = interviews.a
     await _held(client, interviews)
+    await answer_questionnaire(client, db, a.interview_id)
+    async with db() as session, session.begin():  # a video track, as the recorder leaves it
+        session.add(
+            Recording(
+                interview_id=a.interview_id,
+                participant_id=a.participants["consul"],
+                peer_id="consul",
+                kind="video",
+                path=f"{a.interview_id}/consul-1-video.webm",
+                content_type="video/webm",
+                started_at=datetime.now(UTC),
+                offset_ms=0,
+            )
+        )
     csrf = await sign_in(client, "consul.in@example.org")
     interview_page = await (await client.get(f"/scheduling/interviews/{a.interview_id}")).text()
     assert f'href="/interviews/{a.interview_id}/outcome"' in interview_page
@@ -66,6 +84,9 @@ async def test_the_consul_records_the_outcome_and_both_sides_acknowledge_in_span
     assert form.status == 200
     text = await form.text()
     assert "Resultado de la entrevista" in text and 'for="identity-confirmed"' in text
+    result = re.search(r'<p id="questionnaire-result">(.*?)</p>', text, re.S)
+    assert result is not None
+    assert " ".join(result.group(1).split()) == "Cumplido: 5 de 20 confirmados, 5 requeridos"
 
     saved = await client.post(
         f"/interviews/{a.interview_id}/outcome",
@@ -76,6 +97,8 @@ async def test_the_consul_records_the_outcome_and_both_sides_acknowledge_in_span
     page = await (await client.get(saved.headers["Location"])).text()
     assert "Resumen de la sesión" in page and "Versión 2 de 2" in page
     assert "Identidad confirmada" in page and "Resultado automático" in page
+    assert "Cumplido — 5 de 20 confirmados, 5 requeridos" in page
+    assert "Consul.In · vídeo ·" in page and "· video ·" not in page
     assert await _case_status(db, a.interview_id) == "identity_confirmed"
 
     acknowledged = await client.post(
@@ -121,6 +144,21 @@ async def test_an_unknown_value_on_the_form_comes_back_and_changes_nothing(
     assert await _case_status(db, a.interview_id) == before
     summary = await (await client.get(f"/interviews/{a.interview_id}/summary")).text()
     assert 'id="no-summary"' in summary and "Outcome:" not in summary
+
+    # In Spanish, each refused field is named and explained in Spanish, not by its code.
+    client.session.cookie_jar.update_cookies({"consulink_lang": "es"}, client.make_url("/"))
+    response = await client.post(
+        f"/interviews/{a.interview_id}/outcome",
+        data={**FORM, "travel_document": "maybe", "nationality_country": "XX", "csrf_token": csrf},
+    )
+    assert response.status == 400
+    errors = re.search(r"<ul>(.*?)</ul>", (await response.text()).split('id="outcome-errors"')[1])
+    assert errors is not None
+    assert re.findall(r"<li>(.*?)</li>", errors.group(1)) == [
+        "País de nacionalidad: No es un país conocido: indique su código ISO, como IN o IND.",
+        "Documento de viaje: Elija una decisión sobre el documento de viaje.",
+    ]
+    assert await _case_status(db, a.interview_id) == before
 
 
 async def test_others_are_refused_the_pages(

@@ -16,6 +16,7 @@ from interviews.document_store import DocumentStore
 from interviews.summary_jobs import SummaryJobs
 from scheduling.followups import Policy
 from scheduling.jobs import JobRunner
+from scheduling.retention_job import RetentionTask
 from scheduling.scheduler import JobScheduler
 from scheduling.writes import WriteGate
 from signaling.captions_session import LiveCaptions
@@ -50,6 +51,8 @@ WRITE_GATE = web.AppKey("write_gate", WriteGate)
 JOB_RUNNER = web.AppKey("job_runner", JobRunner)
 JOB_SCHEDULER = web.AppKey("job_scheduler", JobScheduler)
 BOOKING_POLICY = web.AppKey("booking_policy", Policy)
+# The daily retention job: its policy and storage are what the admins' retention page shows.
+RETENTION_TASK = web.AppKey("retention_task", RetentionTask)
 # Live sessions: the rooms (lobby, admission, signalling) and the server's media peers.
 ROOMS = web.AppKey("rooms", RoomRegistry)
 SERVER_MEDIA = web.AppKey("server_media", ServerMedia)

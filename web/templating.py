@@ -26,6 +26,7 @@ NAVIGATION: dict[Role | None, list[tuple[str, str]]] = {
         ("/scheduling/availability", "Availability"),
         ("/directory", "Consular directory"),
         ("/audit", "Audit log"),
+        ("/retention", "Retention"),
         ("/statistics", "Statistics"),
     ],
     Role.STAFF: [

@@ -127,9 +127,14 @@ async def hold_from_form(request: web.Request) -> web.Response:
     form = await request.post()
     action = str(form.get("action", ""))
     if action not in ("set", "release"):
-        raise ApiError(400, "invalid", "Choose to set or clear the hold.", [{"field": "action"}])
-    with hold_errors():
-        await _change(request, str(form.get("reason", "")), release=action == "release")
+        raise ApiError(400, "invalid", "Choose to set or clear the hold.")
+    with domain_errors():
+        try:
+            await _change(request, str(form.get("reason", "")), release=action == "release")
+        except HoldError as error:
+            # The error page shows (and translates) the message; the field list is for the API.
+            code = "conflict" if error.status == 409 else "invalid"
+            raise ApiError(error.status, code, str(error)) from None
     done = "held" if action == "set" else "released"
     raise web.HTTPSeeOther(f"/cases/{request.match_info['id']}?done={done}")
 

@@ -27,6 +27,7 @@ from web.keys import (
     DOCUMENT_STORE,
     JOB_RUNNER,
     JOB_SCHEDULER,
+    RETENTION_TASK,
     SECRET_KEY,
     SESSIONMAKER,
     SETTINGS,
@@ -113,6 +114,7 @@ async def scheduling_context(app: web.Application) -> AsyncIterator[None]:
     app[BOOKING_POLICY] = policy
     app[JOB_RUNNER] = runner
     app[JOB_SCHEDULER] = scheduler
+    app[RETENTION_TASK] = retention
     scheduler.start()
     yield
     await scheduler.stop()

@@ -45,6 +45,19 @@ OUTCOME_FIELDS = (
     "notes",
 )
 
+# What the form says when a field's value is refused, whatever pydantic's reason (one
+# explanation per field fits this form); English msgids, translated on the page.
+FIELD_PROBLEMS = {
+    "identity": "Choose one of the findings on identity.",
+    "nationality": "Choose whether the nationality is confirmed.",
+    "nationality_country": "Not a known country: give its ISO code, such as IN or IND.",
+    "travel_document": "Choose a decision on the travel document.",
+    "next_steps": "Too long: at most 4000 characters.",
+    "notes": "Too long: at most 8000 characters.",
+}
+NOT_CONFIRMED = "An outcome can be recorded only for a confirmed interview."
+STATUS_REFUSED = "The case's current status does not allow this outcome."
+
 
 def _interview_id(request: web.Request) -> int:
     return int(request.match_info["id"])
@@ -126,11 +139,15 @@ async def outcome_save(request: web.Request) -> web.Response:
                 remote=remote(request),
             )
     except ValidationError as error:
-        errors = {item["field"]: item["message"] for item in field_errors(error)}
+        errors = {
+            item["field"]: FIELD_PROBLEMS.get(item["field"], item["message"])
+            for item in field_errors(error)
+        }
         return await _outcome_page(request, errors=errors, submitted=submitted, status=400)
     except (TransitionRefused, OutcomeNotAllowed) as refused:
+        problem = NOT_CONFIRMED if isinstance(refused, OutcomeNotAllowed) else STATUS_REFUSED
         return await _outcome_page(
-            request, errors={"case": str(refused)}, submitted=submitted, status=409
+            request, errors={"case": problem}, submitted=submitted, status=409
         )
     except InterviewNotFound:
         raise not_found("No such interview.") from None
