@@ -9,8 +9,8 @@ and repeats over all relations until nothing changes.
 
 Parts that are never published (adults, when only cases and minors are) are unknowns
 that need protecting only when they are small themselves: cases 100 and minors 50 are
-both published, since the 50 adults they imply are nobody's secret. Zero is always
-published: it tells nothing about anyone. Figures of 5 or more are hidden only when a
+both published, since the 50 adults they imply are nobody's secret; an unpublished part
+of zero is no cover. Zero is always published: it tells nothing about anyone. Figures of 5 or more are hidden only when a
 small one needs them as cover.
 """
 
@@ -79,7 +79,11 @@ def _complement(
     counts: Mapping[K, int], relation: Relation[K], hidden: set[K], never: set[K]
 ) -> K | None:
     members = (relation.total, *relation.parts)
-    unknown = [key for key in members if key in hidden or key in never]
+    # An unpublished figure of zero is no cover: it may be known to be empty (confirmed +
+    # not confirmed are every identified case; the rest is always 0).
+    unknown = [
+        key for key in members if key in hidden or (key in never and counts.get(key, 0) > 0)
+    ]
     if not unknown:
         return None
     if len(unknown) == 1:

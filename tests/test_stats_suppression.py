@@ -78,6 +78,14 @@ def test_a_zero_is_never_hidden_the_total_goes_instead() -> None:
     assert hidden == {"A", "B", "BZ"}
 
 
+def test_an_unpublished_zero_is_no_cover() -> None:
+    # B = 6 covers A's 3; BZ = B + Z where Z (never published) is 0, as "the rest" of a
+    # figure that is always the sum of its parts is: BZ would give B back, so it goes.
+    counts = {"A": 3, "B": 6, "AB": 9, "Z": 0, "BZ": 6}
+    relations = [Relation("AB", ("A", "B")), Relation("BZ", ("B", "Z"))]
+    assert suppress(counts, relations, unpublished=["Z"]) == {"A", "B", "BZ"}
+
+
 def test_a_small_total_hides_with_its_parts() -> None:
     counts = {"A": 2, "B": 1, "total": 3}
     assert suppress(counts, [Relation("total", ("A", "B"))]) == {"A", "B", "total"}
@@ -110,7 +118,8 @@ def _assert_safe(
     never: frozenset[object],
 ) -> None:
     """No relation leaves one figure, or a small sum of figures, to subtraction."""
-    secret = hidden | never
+    # An unpublished zero is no cover: it may be known to be empty.
+    secret = hidden | {key for key in never if counts.get(key, 0) > 0}
     for relation in relations:
         members = [relation.total, *relation.parts]
         concealed = [m for m in members if m in secret]
