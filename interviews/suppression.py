@@ -10,8 +10,8 @@ and repeats over all relations until nothing changes.
 Parts that are never published (adults, when only cases and minors are) are unknowns
 that need protecting only when they are small themselves: cases 100 and minors 50 are
 both published, since the 50 adults they imply are nobody's secret; an unpublished part
-of zero is no cover. Zero is always published: it tells nothing about anyone. Figures of 5 or more are hidden only when a
-small one needs them as cover.
+of zero is no cover. Zero is always published: it tells nothing about anyone. Figures
+of 5 or more are hidden only when a small one needs them as cover.
 """
 
 from __future__ import annotations
