@@ -81,9 +81,7 @@ def _complement(
     members = (relation.total, *relation.parts)
     # An unpublished figure of zero is no cover: it may be known to be empty (confirmed +
     # not confirmed are every identified case; the rest is always 0).
-    unknown = [
-        key for key in members if key in hidden or (key in never and counts.get(key, 0) > 0)
-    ]
+    unknown = [key for key in members if key in hidden or (key in never and counts.get(key, 0) > 0)]
     if not unknown:
         return None
     if len(unknown) == 1:
