@@ -237,3 +237,13 @@ async def build_region(session: AsyncSession, world: World, groups: list[Group])
             )  # fmt: skip
     await session.flush()
     return {name: f.id for name, f in facilities.items()}
+
+
+# Every count is 0 or at least 5, and so is every remainder (cases - minors...): nothing
+# is suppressed, so every figure can be checked against its known answer.
+LARGE_REGION = [
+    Group("Estación Migratoria Siglo XXI", "IN", cases=10, minors=5, confirmed=5),
+    Group("Estación Migratoria Siglo XXI", "NP", cases=5, confirmed=5),
+    Group("Estación Migratoria Acayucan", "IN", cases=5),
+    Group("Albergue IGM", "NP", cases=10, minors=5, confirmed=5),
+]

@@ -1,4 +1,5 @@
-"""The export's figures against a region whose answers are known (counts of 5 or more)."""
+"""The export's figures against a region whose answers are known (stats_support.LARGE_REGION:
+10 Indians and 5 Nepalis at Tapachula, 5 Indians at Acayucan, 10 Nepalis in Guatemala)."""
 
 from __future__ import annotations
 
@@ -12,26 +13,17 @@ from interviews.indicators import ALL, StatsQuery, compute
 from interviews.stats_exchange import export_rows
 from tests import stats_support
 from tests.conftest import World
-from tests.stats_support import Group
 
 TAPACHULA = "Estación Migratoria Siglo XXI"
 ACAYUCAN = "Estación Migratoria Acayucan"
 GUATEMALA = "Albergue IGM"
 INDIA = "Embassy of India, Washington DC"
 NEPAL = "Embassy of Nepal, Washington DC"
-# Every count is 0 or at least 5, and so is every remainder (cases - minors...): nothing
-# may be suppressed, so every figure can be checked against its known answer.
-REGION = [
-    Group(TAPACHULA, "IN", cases=10, minors=5, confirmed=5),
-    Group(TAPACHULA, "NP", cases=5, confirmed=5),
-    Group(ACAYUCAN, "IN", cases=5),
-    Group(GUATEMALA, "NP", cases=10, minors=5, confirmed=5),
-]
 
 
 async def _exported(db: async_sessionmaker[AsyncSession], world: World) -> list[dict[str, Any]]:
     async with db() as session, session.begin():
-        await stats_support.build_region(session, world, REGION)
+        await stats_support.build_region(session, world, stats_support.LARGE_REGION)
     query = StatsQuery(date(2026, 1, 1), date(2026, 1, 1))
     return export_rows(await compute(db, query, as_of=stats_support.AS_OF))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interviews.indicators import ALL, Fine, StatsQuery, compute, percentile
@@ -177,3 +178,40 @@ async def test_linked_dashboard_tables_do_not_give_each_other_away(
     assert consulates.value("interviews_held_by_consulate", ALL) is None
     # Every held interview had an interpreter: the languages' total is the same figure.
     assert languages.value("interviews_held_by_language", ALL) is None
+
+
+async def test_rates_and_the_facility_and_country_tables_of_a_region(
+    db: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    """stats_support.LARGE_REGION: counts of 5 or more, so every figure is published."""
+    async with db() as session, session.begin():
+        await stats_support.build_region(session, world, stats_support.LARGE_REGION)
+    tables = dashboard_tables(
+        await compute(db, JAN_FEB, as_of=stats_support.AS_OF), stats_support.AS_OF
+    )
+    by_country, by_facility = tables.by_country, tables.by_facility
+    assert by_country.rows == ["GT", "MX"]
+    assert [by_country.value("cases_opened", r) for r in [*by_country.rows, ALL]] == [10, 20, 30]
+    assert [by_country.value("minors", r) for r in [*by_country.rows, ALL]] == [5, 5, 10]
+    tapachula, acayucan = world.tapachula.name, "Estación Migratoria Acayucan"
+    assert by_facility.rows == ["Albergue IGM", acayucan, tapachula]
+    assert [by_facility.value("cases_opened", r) for r in by_facility.rows] == [10, 5, 15]
+    assert [by_facility.value("identity_confirmed", r) for r in by_facility.rows] == [5, 0, 10]
+    assert [by_facility.value("interviews_held", r) for r in by_facility.rows] == [10, 5, 15]
+    # Confirmed ÷ identified: Tapachula 10 of 15, Acayucan none of 5, Guatemala 5 of 10.
+    confirmed = [by_facility.rate("identity_confirmed_rate", r) for r in by_facility.rows]
+    assert confirmed == pytest.approx([0.5, 0.0, 2 / 3])
+    assert by_facility.rate("identity_not_confirmed_rate", acayucan) == 1.0
+    assert by_country.rate("identity_confirmed_rate", "MX") == 0.5
+    # Indians: 5 of 15 confirmed; Nepalis 10 of 15.
+    by_nationality = tables.by_nationality
+    assert by_nationality.rate("identity_confirmed_rate", "IN") == pytest.approx(1 / 3)
+    assert by_nationality.rate("identity_not_confirmed_rate", "NP") == pytest.approx(1 / 3)
+    assert by_nationality.rate("identity_confirmed_rate", ALL) == 0.5
+    assert by_facility.days("days_to_first_interview", acayucan) == (10, 10)
+    assert by_country.days("days_to_identification", "GT") == (15, 15)
+    consulates = tables.breakdowns["interviews_held_by_consulate"]
+    assert [consulates.value("interviews_held_by_consulate", r) for r in consulates.rows] == [
+        15, 15,
+    ]  # fmt: skip
+    assert consulates.value("interviews_held_by_consulate", ALL) == 30
