@@ -142,12 +142,10 @@ def export_rows(raw: RawFigures) -> list[dict[str, Any]]:
         column_is_nat = fine.indicator in NATIONALITY_COUNTS
         for f in (facility, ALL):
             for col in ((fine.nationality if column_is_nat else fine.dimension_value), ALL):
-                key = (
-                    _key(fine.indicator, fine.period, country, f, col)
-                    if column_is_nat
-                    else _key(fine.indicator, fine.period, country, f, ALL, col)
-                )
-                _bump(counts, _alias(key), count)
+                if column_is_nat:
+                    _bump(counts, _key(fine.indicator, fine.period, country, f, col), count)
+                elif not _totalled_elsewhere(fine.indicator, col):
+                    _bump(counts, _key(fine.indicator, fine.period, country, f, ALL, col), count)
     for fine, histogram in raw.histograms.items():
         country, facility = raw.facilities[fine.facility_id]
         for f in (facility, ALL):
@@ -168,12 +166,11 @@ def export_rows(raw: RawFigures) -> list[dict[str, Any]]:
     return rows
 
 
-def _alias(key: ExportKey) -> ExportKey:
-    # Held interviews per consulate add up to held interviews: one total, not two copies
-    # that suppression could treat differently.
-    if key[0] == "interviews_held_by_consulate" and key[5] == ALL:
-        return _key("interviews_held", key[1], key[2], key[3], ALL)
-    return key
+def _totalled_elsewhere(indicator: str, column: str) -> bool:
+    # Held interviews per consulate add up to held interviews, whose rows are their totals:
+    # one figure, not a second copy that suppression could treat differently (and adding
+    # the consulates into interviews_held as well would count every interview twice).
+    return indicator == "interviews_held_by_consulate" and column == ALL
 
 
 def _relations(counts: dict[ExportKey, int]) -> tuple[list[Relation[ExportKey]], list[ExportKey]]:

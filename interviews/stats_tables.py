@@ -1,14 +1,15 @@
 """From raw figures to publishable tables: roll-ups, the relations between figures, suppression.
 
-Both the dashboard (one dimension at a time, with a total row) and the exchange export
-(facility × nationality per month and country, with margins) go through here, so every
-figure that leaves the database has passed `suppression.suppress`.
+Both the dashboard (a table per dimension, each with a total row, all suppressed
+together) and the exchange export (facility × nationality per month and country, with
+margins) go through here, so every figure that leaves the database has passed
+`suppression.suppress`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -122,66 +123,118 @@ class Table:
         return numerator / denominator
 
 
-def by_dimension(raw: RawFigures, dimension: str) -> Table:
-    """Every nationality-level indicator by `dimension`, with a total row, suppressed."""
-    counts: dict[tuple[str, str], int] = {}
-    histograms: dict[tuple[str, str], Counter[int]] = {}
+@dataclass
+class _Rollup:
+    """One dashboard table before suppression: counts by (indicator, row), row ALL the total."""
+
+    dimension: str
+    indicators: tuple[str, ...]
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    histograms: dict[tuple[str, str], Counter[int]] = field(default_factory=dict)
+
+    def add(self, indicator: str, row: str, count: int) -> None:
+        for key in ((indicator, row), (indicator, ALL)):
+            self.counts[key] = self.counts.get(key, 0) + count
+
+    @property
+    def rows(self) -> list[str]:
+        return sorted({row for (_, row) in self.counts if row != ALL})
+
+
+def _by_dimension(raw: RawFigures, dimension: str) -> _Rollup:
+    rollup = _Rollup(dimension, NATIONALITY_COUNTS)
     for fine, count in raw.counts.items():
-        if fine.indicator not in NATIONALITY_COUNTS:
-            continue
-        row = _label(raw, dimension, fine.period, fine.facility_id, fine.nationality)
-        for key in ((fine.indicator, row), (fine.indicator, ALL)):
-            counts[key] = counts.get(key, 0) + count
+        if fine.indicator in NATIONALITY_COUNTS:
+            label = _label(raw, dimension, fine.period, fine.facility_id, fine.nationality)
+            rollup.add(fine.indicator, label, count)
     for fine, histogram in raw.histograms.items():
         row = _label(raw, dimension, fine.period, fine.facility_id, fine.nationality)
         for key in ((fine.indicator, row), (fine.indicator, ALL)):
-            histograms.setdefault(key, Counter()).update(histogram)
-    rows = sorted({row for (_, row) in counts if row != ALL})
-    return Table(dimension, rows, _publish(counts, histograms, rows, NATIONALITY_COUNTS))
+            rollup.histograms.setdefault(key, Counter()).update(histogram)
+    return rollup
 
 
-def breakdown(raw: RawFigures, indicator: str) -> Table:
-    """A per-consulate or per-language indicator by its value, with a total row, suppressed."""
-    counts: dict[tuple[str, str], int] = {}
+def _breakdown(raw: RawFigures, indicator: str) -> _Rollup:
+    rollup = _Rollup(BREAKDOWNS[indicator], (indicator,))
     for fine, count in raw.counts.items():
         if fine.indicator == indicator:
-            for key in ((indicator, fine.dimension_value), (indicator, ALL)):
-                counts[key] = counts.get(key, 0) + count
-    rows = sorted({row for (_, row) in counts if row != ALL})
-    return Table(BREAKDOWNS[indicator], rows, _publish(counts, {}, rows, (indicator,)))
+            rollup.add(indicator, fine.dimension_value, count)
+    return rollup
 
 
-def _in_row(row: str, indicator: str) -> tuple[str, str]:
-    return (indicator, row)
+# The total of a breakdown that is the total of a nationality indicator: one figure.
+SHARED_TOTALS = {"interviews_held_by_consulate": "interviews_held"}
 
 
-def _publish(
-    counts: dict[tuple[str, str], int],
-    histograms: dict[tuple[str, str], Counter[int]],
-    rows: list[str],
-    indicators: Iterable[str],
-) -> Published:
-    indicators = list(indicators)
-    relations = [Relation((name, ALL), tuple((name, row) for row in rows)) for name in indicators]
-    unpublished: list[tuple[str, str]] = []
-    for row in [*rows, ALL]:
-        more, rest = cross_relations(counts, partial(_in_row, row))
+def _publish_together(raw: RawFigures, rollups: dict[str, _Rollup]) -> dict[str, Table]:
+    """Suppress linked tables as one: a figure hidden in one is hidden wherever it shows.
+
+    The tables share their totals (every month, every nationality, every facility: the
+    same figure), held interviews per consulate add up to held interviews, and the
+    facilities of a country add up to it; a figure that is safe in its own table could
+    otherwise be worked out from another (16 cases − Mexico's 7 − the one Guatemalan
+    facility's 6 = Costa Rica's hidden 3).
+    """
+
+    def joint(name: str, indicator: str, row: str) -> Hashable:
+        if row == ALL:
+            return (SHARED_TOTALS.get(indicator, indicator), ALL)
+        return (name, indicator, row)
+
+    counts: dict[Hashable, int] = {}
+    relations: list[Relation[Hashable]] = []
+    for name, rollup in rollups.items():
+        for (indicator, row), count in rollup.counts.items():
+            counts.setdefault(joint(name, indicator, row), count)
+        rows = rollup.rows
+        for indicator in rollup.indicators:
+            parts = tuple(joint(name, indicator, row) for row in rows)
+            relations.append(Relation(joint(name, indicator, ALL), parts))
+    if "country" in rollups and "facility" in rollups:
+        in_country: dict[str, list[str]] = {}
+        for country, facility in raw.facilities.values():
+            in_country.setdefault(country, []).append(facility)
+        facilities = set(rollups["facility"].rows)
+        for country in rollups["country"].rows:
+            members = [f for f in in_country.get(country, []) if f in facilities]
+            for indicator in NATIONALITY_COUNTS:
+                parts = tuple(joint("facility", indicator, f) for f in members)
+                relations.append(Relation(joint("country", indicator, country), parts))
+    unpublished: list[Hashable] = []
+    if "interviews_held_by_language" in rollups:
+        # Held interviews = those with an interpreter (the language table's total) + those
+        # without (never published).
+        held, with_language = ("interviews_held", ALL), ("interviews_held_by_language", ALL)
+        without = ("_held_without_interpreter", ALL)
+        counts[without] = counts.get(held, 0) - counts.get(with_language, 0)
+        relations.append(Relation(held, (with_language, without)))
+        unpublished.append(without)
+    cells = [(name, row) for name in DIMENSIONS if name in rollups for row in rollups[name].rows]
+    for name, row in [*cells, ("", ALL)]:
+        more, rest = cross_relations(counts, partial(joint, name, row=row))
         relations += more
         unpublished += rest
     hidden = suppress(counts, relations, unpublished=unpublished)
-    published = Published(
-        counts={k: v for k, v in counts.items() if k not in unpublished},
-        hidden=set(hidden),
-    )
-    for measure in DAY_MEASURES:
-        for row in [*rows, ALL]:
-            published.days[(measure, row)] = day_measures(histograms.get((measure, row)))
-    return published
+    tables = {}
+    for name, rollup in rollups.items():
+        rows = rollup.rows
+        published = Published()
+        for indicator, row in rollup.counts:
+            key = joint(name, indicator, row)
+            published.counts[(indicator, row)] = counts[key]
+            if key in hidden:
+                published.hidden.add((indicator, row))
+        for measure in DAY_MEASURES:
+            for row in [*rows, ALL]:
+                histogram = rollup.histograms.get((measure, row))
+                published.days[(measure, row)] = day_measures(histogram)
+        tables[name] = Table(rollup.dimension, rows, published)
+    return tables
 
 
 @dataclass(frozen=True)
 class DashboardTables:
-    """Every table the dashboard shows, suppressed, for one query at one moment."""
+    """Every table the dashboard shows, suppressed together, for one query at one moment."""
 
     as_of: datetime
     by_period: Table
@@ -193,11 +246,14 @@ class DashboardTables:
 
 def dashboard_tables(raw: RawFigures, as_of: datetime) -> DashboardTables:
     """Roll `raw` up into the dashboard's tables (pure CPU work: callers run it in a thread)."""
+    rollups = {dimension: _by_dimension(raw, dimension) for dimension in DIMENSIONS}
+    rollups |= {name: _breakdown(raw, name) for name in BREAKDOWNS}
+    tables = _publish_together(raw, rollups)
     return DashboardTables(
         as_of=as_of,
-        by_period=by_dimension(raw, "period"),
-        by_nationality=by_dimension(raw, "nationality"),
-        by_facility=by_dimension(raw, "facility"),
-        by_country=by_dimension(raw, "country"),
-        breakdowns={name: breakdown(raw, name) for name in BREAKDOWNS},
+        by_period=tables["period"],
+        by_nationality=tables["nationality"],
+        by_facility=tables["facility"],
+        by_country=tables["country"],
+        breakdowns={name: tables[name] for name in BREAKDOWNS},
     )

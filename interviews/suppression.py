@@ -1,14 +1,17 @@
 """Small-cell suppression: no published figure may reveal a count of 1 to 4 people.
 
-Primary suppression hides every count from 1 to `THRESHOLD - 1`. Complementary
-suppression then looks at each *relation* the published figures satisfy (a total and
-the parts it adds up to, e.g. cases = minors + adults): if the hidden parts of a relation
-could be worked out by subtraction — one hidden figure alone, or hidden figures whose
-sum comes to 1–4 — it hides the next smallest figure of that relation, and repeats over
-all relations until nothing changes. Parts that are never published (adults, when only
-cases and minors are) take part as figures that are always hidden.
+Primary suppression hides every count from 1 to `THRESHOLD - 1`. Secondary
+(complementary) suppression then looks at each *relation* the figures satisfy (a total
+and the parts it adds up to, e.g. cases = minors + adults): when a hidden figure is the
+only unknown of a relation (so subtraction gives it back), or the unknowns of a relation
+add up to 1–4, it hides the smallest other non-zero part (the total if there is none),
+and repeats over all relations until nothing changes.
 
-Zero is published: it tells nothing about anyone.
+Parts that are never published (adults, when only cases and minors are) are unknowns
+that need protecting only when they are small themselves: cases 100 and minors 50 are
+both published, since the 50 adults they imply are nobody's secret; an unpublished part
+of zero is no cover. Zero is always published: it tells nothing about anyone. Figures
+of 5 or more are hidden only when a small one needs them as cover.
 """
 
 from __future__ import annotations
@@ -43,13 +46,13 @@ def suppress(
     *,
     unpublished: Iterable[K] = (),
 ) -> set[K]:
-    """The keys of `counts` to hide (primary and complementary), never the unpublished ones.
+    """The keys of `counts` to hide (primary and secondary), never the unpublished ones.
 
     `counts` holds every figure of the relations, the unpublished parts included; a key
     missing from `counts` counts as 0.
     """
     never = set(unpublished)
-    hidden: set[K] = {key for key, count in counts.items() if small(count)} | never
+    hidden: set[K] = {key for key, count in counts.items() if small(count)}
     relations = list(relations)
     # Work list: a relation is looked at again only when one of its figures was just hidden.
     containing: dict[K, list[int]] = {}
@@ -76,27 +79,27 @@ def _complement(
     counts: Mapping[K, int], relation: Relation[K], hidden: set[K], never: set[K]
 ) -> K | None:
     members = (relation.total, *relation.parts)
-    hidden_members = [key for key in members if key in hidden]
-    if not hidden_members:
+    # An unpublished figure of zero is no cover: it may be known to be empty (confirmed +
+    # not confirmed are every identified case; the rest is always 0).
+    unknown = [key for key in members if key in hidden or (key in never and counts.get(key, 0) > 0)]
+    if not unknown:
         return None
-    if relation.total in hidden:
-        # The total is hidden: the parts reveal it only if they are all shown.
-        if len(hidden_members) > 1:
+    if len(unknown) == 1:
+        # One unknown figure follows from the others: harmless unless it is protected.
+        if unknown[0] not in hidden:
             return None
-    else:
-        hidden_sum = sum(counts.get(key, 0) for key in hidden_members)
-        if len(hidden_members) > 1 and not small(hidden_sum):
-            return None
-        only = hidden_members[0]
-        if len(hidden_members) == 1 and only in never and counts.get(only, 0) == 0:
-            # An unpublished part that is empty discloses nothing.
-            return None
-    candidates = [key for key in relation.parts if key not in hidden and key not in never]
-    # The smallest non-zero part hides the least information; a zero only if nothing else.
-    nonzero = [key for key in candidates if counts.get(key, 0) > 0]
-    pool = nonzero or candidates
-    if pool:
-        return min(pool, key=lambda key: (counts.get(key, 0), repr(key)))
-    if relation.total not in hidden and relation.total not in never:
-        return relation.total
+    elif relation.total in unknown or not small(sum(counts.get(key, 0) for key in unknown)):
+        return None
+    # Hide the smallest other non-zero part (it hides the least); zero is always published,
+    # so when every other part is zero or unknown, the total goes instead.
+    others = [
+        key
+        for key in relation.parts
+        if key not in hidden and key not in never and counts.get(key, 0) > 0
+    ]
+    if others:
+        return min(others, key=lambda key: (counts.get(key, 0), repr(key)))
+    total = relation.total
+    if total not in hidden and total not in never and counts.get(total, 0) > 0:
+        return total
     return None

@@ -154,3 +154,96 @@ async def build(session: AsyncSession, world: World) -> Built:
         )
     await session.flush()
     return Built(guatemala=guatemala, cases=cases)
+
+
+# -- a region: several facilities in several countries, cases in groups -----------------------
+
+REGION_FACILITIES = {
+    # name: country (Tapachula, Mexico, is the world's own facility)
+    "Estación Migratoria Acayucan": "MX",
+    "Albergue IGM": "GT",
+    "Centro de Atención Migratoria": "CR",
+}
+
+
+@dataclass(frozen=True)
+class Group:
+    """`cases` people of one nationality at one facility, all with the same story.
+
+    Opened on 10 January 2026 (detained on the 5th, deadline in June); the first `minors`
+    are minors (none unaccompanied). Each has one interview on the 15th, held with the
+    consul of their nationality in their language (days to first interview: 10), and an
+    outcome on the 20th (days to identification: 15): the first `confirmed` confirmed,
+    the others not confirmed. `pending` more interviews that day are still requested.
+    """
+
+    facility: str
+    nationality: str  # IN or NP
+    cases: int
+    minors: int = 0
+    confirmed: int = 0
+    pending: int = 0
+
+
+async def build_region(session: AsyncSession, world: World, groups: list[Group]) -> dict[str, int]:
+    """Add the facilities of REGION_FACILITIES and the groups; returns facility ids by name."""
+    facilities = {world.tapachula.name: world.tapachula}
+    for name, country in REGION_FACILITIES.items():
+        facilities[name] = Facility(name=name, country=country, city=name, time_zone="UTC")
+    session.add_all(facilities.values())
+    await session.flush()
+    rooms = {name: VideoRoom(facility_id=f.id, name="Sala 1") for name, f in facilities.items()}
+    session.add_all(rooms.values())
+    await session.flush()
+    consulates = {"IN": (world.india, world.consul_india, "hin"),
+                  "NP": (world.nepal, world.consul_nepal, "nep")}  # fmt: skip
+    number = 0
+    for group in groups:
+        facility, room = facilities[group.facility], rooms[group.facility]
+        consulate, consul, language = consulates[group.nationality]
+        for index in range(group.cases):
+            number += 1
+            row = Case(
+                reference=f"REG-2026-{number:04d}",
+                facility_id=facility.id,
+                family_name=f"Person {number}",
+                claimed_nationality=group.nationality,
+                detention_date=date(2026, 1, 5),
+                deadline=date(2026, 6, 1),
+                minor=index < group.minors,
+                created_at=at("2026-01-10"),
+                updated_at=at("2026-01-10"),
+            )
+            session.add(row)
+            await session.flush()
+            for held in [True] + [False] * (group.pending if index == 0 else 0):
+                session.add(
+                    Interview(
+                        case_id=row.id, consulate_id=consulate.id, facility_id=facility.id,
+                        consul_id=consul.id, language=language, room_id=room.id,
+                        starts_at=at("2026-01-15"), ends_at=at("2026-01-15"),
+                        busy_until=at("2026-01-15"),
+                        status="confirmed" if held else "requested",
+                        participants=[Participant(
+                            user_id=consul.id, role="consul", name="Consul",
+                            email=consul.email, joined_at=at("2026-01-15") if held else None,
+                        )],
+                    )
+                )  # fmt: skip
+            outcome = "identity_confirmed" if index < group.confirmed else "identity_not_confirmed"
+            session.add(
+                CaseStatusChange(case_id=row.id, at=at("2026-01-20"),
+                                 from_status="interview_held", to_status=outcome)
+            )  # fmt: skip
+    await session.flush()
+    return {name: f.id for name, f in facilities.items()}
+
+
+# Every count is 0 or at least 5, and so is every remainder (cases - minors...): nothing
+# is suppressed, so every figure can be checked against its known answer.
+LARGE_REGION = [
+    Group("Estación Migratoria Siglo XXI", "IN", cases=10, minors=5, confirmed=5),
+    Group("Estación Migratoria Siglo XXI", "NP", cases=5, confirmed=5),
+    Group("Estación Migratoria Acayucan", "IN", cases=5),
+    Group("Albergue IGM", "NP", cases=10, minors=5, confirmed=5),
+]

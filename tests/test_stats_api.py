@@ -55,10 +55,14 @@ async def test_admins_see_every_chart_with_its_table_and_small_counts_suppressed
     assert "&lt;5" in page  # NP's two cases, in the chart and the table
     by_country = page.split('id="chart-country-table"')[1].split("</table>")[0]
     assert "Mexico" in by_country and ">8<" in by_country
+    for column in ("Cases with an identification outcome", "Identity confirmed",
+                   "Identity not confirmed", "Identity not confirmed (share)"):  # fmt: skip
+        assert f'<th scope="col">{column}</th>' in by_country, column
     assert "Export as CSV" in page
     client.session.cookie_jar.update_cookies({"consulink_lang": "es"}, client.make_url("/"))
     spanish = await (await client.get(f"/statistics?{MONTHS}")).text()
     assert "Estadísticas" in spanish and "Casos abiertos por mes" in spanish
+    assert "Identidad no confirmada (porcentaje)" in spanish
 
 
 async def test_staff_see_their_facility_and_consuls_their_nationality_only(

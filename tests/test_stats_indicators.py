@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interviews.indicators import ALL, Fine, StatsQuery, compute, percentile
-from interviews.stats_tables import breakdown, by_dimension
+from interviews.stats_tables import dashboard_tables
 from tests import stats_support
 from tests.conftest import World
+from tests.stats_support import Group
 
 JAN_FEB = StatsQuery(first_month=date(2026, 1, 1), last_month=date(2026, 2, 1))
 
@@ -96,7 +98,8 @@ async def test_dashboard_tables_suppress_small_counts_and_protect_the_total(
         await stats_support.build(session, world)
     async with db() as session:
         raw = await compute(db, JAN_FEB, as_of=stats_support.AS_OF)
-    table = by_dimension(raw, "nationality")
+    tables = dashboard_tables(raw, stats_support.AS_OF)
+    table = tables.by_nationality
     assert table.rows == ["IN", "NP"]
     # NP opened 2: suppressed. The total (8) is shown, so IN (6) must be hidden as well,
     # or 8 - 6 would give NP's 2 back.
@@ -110,7 +113,7 @@ async def test_dashboard_tables_suppress_small_counts_and_protect_the_total(
     assert table.value("identity_not_confirmed", "IN") is None
     assert table.value("identity_confirmed", "IN") is None
     assert table.rate("identity_confirmed_rate", "IN") is None
-    languages = breakdown(raw, "interpreter_shortfall")
+    languages = tables.breakdowns["interpreter_shortfall"]
     assert languages.rows == ["nep"]
     assert languages.value("interpreter_shortfall", "nep") is None
 
@@ -121,3 +124,94 @@ def test_percentiles_use_the_nearest_rank() -> None:
     assert percentile(Counter({1: 1, 2: 1, 3: 1, 4: 1}), 0.5) == 2
     assert percentile(Counter({1: 9, 100: 1}), 0.9) == 1
     assert percentile(Counter({1: 9, 100: 2}), 0.9) == 100
+
+
+async def test_linked_dashboard_tables_do_not_give_each_other_away(
+    db: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    """Mexico 7 (two facilities: 3 + 4), Guatemala 6 (one facility), Costa Rica 3: total 16.
+
+    Suppressed one table at a time, 16 − 7 − 6 (Guatemala's facility) gave Costa Rica's 3
+    back; and four interviews still requested (20 requested, 16 held) hide the held total
+    in the monthly table, which the per-consulate table's total must not give back.
+    """
+    async with db() as session, session.begin():
+        await stats_support.build_region(
+            session,
+            world,
+            [
+                Group(world.tapachula.name, "IN", cases=3, confirmed=3),
+                Group("Estación Migratoria Acayucan", "IN", cases=4, confirmed=4),
+                Group("Albergue IGM", "IN", cases=6, confirmed=6, pending=4),
+                Group("Centro de Atención Migratoria", "NP", cases=3, confirmed=3),
+            ],
+        )
+    tables = dashboard_tables(
+        await compute(db, JAN_FEB, as_of=stats_support.AS_OF), stats_support.AS_OF
+    )
+    by_country, by_facility = tables.by_country, tables.by_facility
+    assert by_country.rows == ["CR", "GT", "MX"]
+    assert by_country.value("cases_opened", "CR") is None
+    assert by_country.value("cases_opened", ALL) == 16
+
+    def known(*figures: int | None) -> bool:
+        return all(figure is not None for figure in figures)
+
+    mexico = known(by_country.value("cases_opened", "MX")) or known(
+        by_facility.value("cases_opened", world.tapachula.name),
+        by_facility.value("cases_opened", "Estación Migratoria Acayucan"),
+    )
+    guatemala = known(by_country.value("cases_opened", "GT")) or known(
+        by_facility.value("cases_opened", "Albergue IGM")
+    )
+    assert not (mexico and guatemala), "16 - Mexico - Guatemala gives Costa Rica's 3"
+    # Guatemala's one facility is Guatemala: hidden in both tables, or in neither.
+    assert by_country.value("cases_opened", "GT") == by_facility.value(
+        "cases_opened", "Albergue IGM"
+    )
+    # Held interviews for all months: hidden everywhere they show (20 - 16 = 4 pending).
+    assert tables.by_period.value("interviews_requested", ALL) == 20
+    consulates = tables.breakdowns["interviews_held_by_consulate"]
+    languages = tables.breakdowns["interviews_held_by_language"]
+    assert tables.by_period.value("interviews_held", ALL) is None
+    assert tables.by_nationality.value("interviews_held", ALL) is None
+    assert consulates.value("interviews_held_by_consulate", ALL) is None
+    # Every held interview had an interpreter: the languages' total is the same figure.
+    assert languages.value("interviews_held_by_language", ALL) is None
+
+
+async def test_rates_and_the_facility_and_country_tables_of_a_region(
+    db: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    """stats_support.LARGE_REGION: counts of 5 or more, so every figure is published."""
+    async with db() as session, session.begin():
+        await stats_support.build_region(session, world, stats_support.LARGE_REGION)
+    tables = dashboard_tables(
+        await compute(db, JAN_FEB, as_of=stats_support.AS_OF), stats_support.AS_OF
+    )
+    by_country, by_facility = tables.by_country, tables.by_facility
+    assert by_country.rows == ["GT", "MX"]
+    assert [by_country.value("cases_opened", r) for r in [*by_country.rows, ALL]] == [10, 20, 30]
+    assert [by_country.value("minors", r) for r in [*by_country.rows, ALL]] == [5, 5, 10]
+    tapachula, acayucan = world.tapachula.name, "Estación Migratoria Acayucan"
+    assert by_facility.rows == ["Albergue IGM", acayucan, tapachula]
+    assert [by_facility.value("cases_opened", r) for r in by_facility.rows] == [10, 5, 15]
+    assert [by_facility.value("identity_confirmed", r) for r in by_facility.rows] == [5, 0, 10]
+    assert [by_facility.value("interviews_held", r) for r in by_facility.rows] == [10, 5, 15]
+    # Confirmed ÷ identified: Tapachula 10 of 15, Acayucan none of 5, Guatemala 5 of 10.
+    confirmed = [by_facility.rate("identity_confirmed_rate", r) for r in by_facility.rows]
+    assert confirmed == pytest.approx([0.5, 0.0, 2 / 3])
+    assert by_facility.rate("identity_not_confirmed_rate", acayucan) == 1.0
+    assert by_country.rate("identity_confirmed_rate", "MX") == 0.5
+    # Indians: 5 of 15 confirmed; Nepalis 10 of 15.
+    by_nationality = tables.by_nationality
+    assert by_nationality.rate("identity_confirmed_rate", "IN") == pytest.approx(1 / 3)
+    assert by_nationality.rate("identity_not_confirmed_rate", "NP") == pytest.approx(1 / 3)
+    assert by_nationality.rate("identity_confirmed_rate", ALL) == 0.5
+    assert by_facility.days("days_to_first_interview", acayucan) == (10, 10)
+    assert by_country.days("days_to_identification", "GT") == (15, 15)
+    consulates = tables.breakdowns["interviews_held_by_consulate"]
+    assert [consulates.value("interviews_held_by_consulate", r) for r in consulates.rows] == [
+        15, 15,
+    ]  # fmt: skip
+    assert consulates.value("interviews_held_by_consulate", ALL) == 30

@@ -2,7 +2,8 @@
 
 Readable without colour: every series has its own marker shape and line pattern and is
 named in a legend; bars carry their value as text; a suppressed figure is drawn as the
-text "<5" with no bar or point. Each chart is labelled by its title and points to the
+text "<5" with no bar or point (in a line chart, after a hollow marker of its series, on
+that series' own line above the axis). Each chart is labelled by its title and points to the
 table with the same figures, which the page always shows next to it.
 """
 
@@ -33,16 +34,17 @@ class Series:
     values: Sequence[int | float | None]
 
 
-def _marker(shape: str, x: float, y: float, colour: str) -> str:
+def _marker(shape: str, x: float, y: float, colour: str, *, hollow: bool = False) -> str:
+    paint = f'fill="none" stroke="{colour}" stroke-width="1.5"' if hollow else f'fill="{colour}"'
     if shape == "circle":
-        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}"/>'
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" {paint}/>'
     if shape == "square":
-        return f'<rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8" fill="{colour}"/>'
+        return f'<rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8" {paint}/>'
     if shape == "triangle":
         points = f"{x:.1f},{y - 5:.1f} {x - 5:.1f},{y + 4:.1f} {x + 5:.1f},{y + 4:.1f}"
-        return f'<polygon points="{points}" fill="{colour}"/>'
+        return f'<polygon points="{points}" {paint}/>'
     points = f"{x:.1f},{y - 5:.1f} {x + 5:.1f},{y:.1f} {x:.1f},{y + 5:.1f} {x - 5:.1f},{y:.1f}"
-    return f'<polygon points="{points}" fill="{colour}"/>'
+    return f'<polygon points="{points}" {paint}/>'
 
 
 def _nice_top(value: float) -> float:
@@ -91,16 +93,21 @@ def line_chart(
     for position, item in enumerate(series):
         colour, dash, shape = STYLES[position % len(STYLES)]
         legend_y = 14 + 20 * position
+        body.append(f'<g class="series" data-series="{escape(item.name)}">')
         body.append(_marker(shape, left + 6, legend_y - 4, colour))
         body.append(
             f'<text x="{left + 16}" y="{legend_y}" class="legend">{escape(item.name)}</text>'
         )
+        # Each series' "<5" on a line of its own above the axis, after a hollow marker of
+        # its shape: several hidden at one month stay apart and say whose they are.
+        hidden_y = top + plot_h - 6 - 14 * position
         runs: list[list[tuple[float, float]]] = [[]]
         for index, point in enumerate(item.values):
             x = left + step * index
             if point is None:
-                body.append(f'<text x="{x:.1f}" y="{top + plot_h - 4:.1f}" text-anchor="middle" '
-                            f'class="suppressed">{escape(SUPPRESSED_TEXT)}</text>')  # fmt: skip
+                body.append(_marker(shape, x - 5, hidden_y - 4, colour, hollow=True))
+                body.append(f'<text x="{x + 1:.1f}" y="{hidden_y:.1f}" class="suppressed">'
+                            f"{escape(SUPPRESSED_TEXT)}</text>")  # fmt: skip
                 runs.append([])
                 continue
             y = top + plot_h - plot_h * float(point) / scale_top
@@ -112,6 +119,7 @@ def line_chart(
                 dashes = f' stroke-dasharray="{dash}"' if dash else ""
                 body.append(f'<polyline points="{points}" fill="none" stroke="{colour}" '
                             f'stroke-width="2"{dashes}/>')  # fmt: skip
+        body.append("</g>")
     return _frame(chart_id, title, table_id, height, body)
 
 

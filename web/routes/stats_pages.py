@@ -23,7 +23,7 @@ from interviews.accounts import Role
 from interviews.facilities import list_facilities
 from interviews.indicators import ALL
 from interviews.stats_imports import country_totals
-from interviews.stats_tables import DashboardTables, Table
+from interviews.stats_tables import RATES, DashboardTables, Table
 from interviews.suppression import SUPPRESSED_TEXT
 from web.charts import Series, bar_chart, line_chart
 from web.errors import invalid
@@ -49,12 +49,15 @@ LABELS = {
     "interviews_no_show": "No-show",
     "interviews_cancelled": "Cancelled",
     "identity_confirmed_rate": "Identity confirmed (share)",
+    "identity_not_confirmed_rate": "Identity not confirmed (share)",
     "days_to_first_interview": "Days to first interview (median / 90th pct.)",
     "days_to_identification": "Days to identification (median / 90th pct.)",
 }
 CASE_COLUMNS = (
     "cases_opened", "minors", "unaccompanied_minors", "cases_past_deadline",
-    "identity_confirmed_rate", "days_to_first_interview", "days_to_identification",
+    "cases_interviewed", "cases_identified", "identity_confirmed", "identity_not_confirmed",
+    "identity_confirmed_rate", "identity_not_confirmed_rate",
+    "days_to_first_interview", "days_to_identification",
     "interviews_requested", "interviews_held", "interviews_no_show", "interviews_cancelled",
 )  # fmt: skip
 
@@ -69,7 +72,7 @@ def _count(value: int | None) -> str:
 
 
 def _cell(table: Table, column: str, row: str) -> str:
-    if column == "identity_confirmed_rate":
+    if column in RATES:
         rate = table.rate(column, row)
         return "—" if rate is None else f"{rate:.0%}"
     if column.startswith("days_"):
