@@ -28,6 +28,7 @@ OUTBOX_SIZE = 512
 CLOSE_REFUSED = 4403
 CLOSE_REPLACED = 4409
 CLOSE_ENDED = 4410
+CLOSE_WITHDRAWN = 4412  # the interview was cancelled or rescheduled
 CLOSE_SLOW = 1013
 
 
@@ -384,9 +385,30 @@ class RoomRegistry:
         self._host_only(host)
         room.state = "ended"
         await self.record(room, EventKind.END, host)
+        await self._close_room(room, {"type": "ended"}, CLOSE_ENDED, "ended", summary=True)
+
+    async def withdraw(self, interview_id: int, reason: str) -> None:
+        """The interview was cancelled or rescheduled: everyone's right to be here lapsed.
+
+        Unlike `end` the session is not marked ended, so a moved interview can be held
+        later; the people are told `reason` and their connections are closed.
+        """
+        room = self.rooms.get(interview_id)
+        if room is None:
+            return
+        for member in list(room.members.values()):
+            await self.record(room, EventKind.LEAVE, member, withdrawn=reason)
+        farewell = {"type": "withdrawn", "reason": reason}
+        # A session that was held has recordings: its summary is assembled now as well.
+        summary = room.opened_at is not None
+        await self._close_room(room, farewell, CLOSE_WITHDRAWN, reason, summary=summary)
+
+    async def _close_room(
+        self, room: Room, farewell: dict[str, Any], code: int, reason: str, *, summary: bool
+    ) -> None:
         members = list(room.members.values())
         for member in members:
-            member.send({"type": "ended"})
+            member.send(farewell)
             member.closing = True
         room.members.clear()
         self.rooms.pop(room.interview_id, None)
@@ -396,10 +418,9 @@ class RoomRegistry:
             await self.media.room_closed(room)
         # After the recordings are closed, so the summary names their ends; before the
         # sockets close, so whoever sees the session end can find the assembly queued.
-        await self._tell("closed", room.interview_id, "ended")
-        await asyncio.gather(
-            *(member.connection.close_with(CLOSE_ENDED, "ended by the host") for member in members)
-        )
+        if summary:
+            await self._tell("closed", room.interview_id, reason)
+        await asyncio.gather(*(member.connection.close_with(code, reason) for member in members))
 
     async def remove(self, room: Room, member: Member, *, replaced: bool = False) -> None:
         """Forget a member whose connection ended; the others are told."""

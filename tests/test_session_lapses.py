@@ -138,3 +138,55 @@ async def test_a_cancelled_interview_refuses_its_link_its_pass_and_its_socket(
     assert (await client.get(f"/session/{interview_id}")).status == 403
     assert await _refused_upgrade(client, interview_id) == 403
     assert await _join_error(client, interview_id, link.removeprefix("/join/")) == "not_confirmed"
+
+
+async def _in_session(
+    client: TestClient[Any, Any], interview_id: int, link: str, name: str
+) -> Signal:
+    """Open a mailed link and join the live session with the pass it gives."""
+    assert await _open_link(client, link) == 303
+    signal = await connect(client, interview_id, None, name)
+    await signal.expect("welcome")
+    return signal
+
+
+async def test_people_in_the_session_are_let_go_when_the_interview_is_moved(
+    client: TestClient[Any, Any], schedule: Schedule, settings: Settings, clock: Clock
+) -> None:
+    interview_id = await _confirmed(client, schedule)
+    clock.now = IN_WINDOW
+    host = await _in_session(client, interview_id, _latest_link(settings, "staff@"), "Staff")
+    interpreter = await _in_session(
+        client, interview_id, _latest_link(settings, "interpreter@"), "Interpreter"
+    )
+    await host.send({"type": "open"})
+    await interpreter.expect("admitted")
+
+    await act_as(client, "consul.in@example.org")
+    moved = await client.post(
+        f"/api/interviews/{interview_id}/reschedule",
+        json={"starts_at": "2026-03-06T14:00:00Z", "reason": "The consul is delayed"},
+    )
+    assert moved.status == 200, await moved.text()
+    for person in (host, interpreter):
+        assert (await person.expect("withdrawn"))["reason"] == "rescheduled"
+        assert await person.closed() == 4412
+
+
+async def test_people_in_the_lobby_are_let_go_when_the_interview_is_cancelled(
+    client: TestClient[Any, Any], schedule: Schedule, settings: Settings, clock: Clock
+) -> None:
+    """Cancelled through the interview page's form (the API does the same, see above)."""
+    interview_id = await _confirmed(client, schedule)
+    clock.now = IN_WINDOW
+    consul = await _in_session(client, interview_id, _latest_link(settings, "consul.in@"), "C")
+
+    await act_as(client, "staff@example.org")
+    cancelled = await client.post(
+        f"/scheduling/interviews/{interview_id}/cancel",
+        data={"reason": "The person was released"},
+        allow_redirects=False,
+    )
+    assert cancelled.status == 303, await cancelled.text()
+    assert (await consul.expect("withdrawn"))["reason"] == "cancelled"
+    assert await consul.closed() == 4412

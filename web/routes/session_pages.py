@@ -33,6 +33,8 @@ SCRIPT_STRINGS = (
     "The host did not let you in.",
     "The host ended the session.",
     "You joined from another window.",
+    "The interview was cancelled.",
+    "The interview was moved to another time. Use the link in your newest invitation.",
     "Reconnecting…",
     "Let in",
     "Turn away",
