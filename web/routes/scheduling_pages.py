@@ -33,6 +33,7 @@ from scheduling.booking_rules import (
     choose_consulate,
     load_interview,
 )
+from scheduling.joining import joinable
 from scheduling.notify import when
 from scheduling.search import case_consulates, load_context
 from scheduling.slots import SearchResult
@@ -337,6 +338,7 @@ async def _interview_page(
             "status_label": STATUS_LABELS.get(interview.status, interview.status),
             "can_respond": can_respond,
             "can_change": can_change,
+            "can_join": joinable(interview, actor.user_id, request.app[CLOCK]()),
             # Links to the outcome form and the summary (interviews.summary_access rules).
             "can_outcome": allowed(actor, Action.OUTCOME_RECORD, interview),
             "can_summary": allowed(actor, Action.SUMMARY_READ, interview),
