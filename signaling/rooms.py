@@ -29,6 +29,10 @@ CLOSE_REFUSED = 4403
 CLOSE_REPLACED = 4409
 CLOSE_ENDED = 4410
 CLOSE_WITHDRAWN = 4412  # the interview was cancelled or rescheduled
+CLOSE_FULL = 4413
+# Browsers send their media to every other party (a mesh): past five, uplinks and CPUs
+# of ordinary laptops give out, so a room holds five people, lobby included.
+MAX_PARTIES = 5
 CLOSE_SLOW = 1013
 
 
@@ -136,10 +140,12 @@ class Lifecycle(Protocol):
 class RoomError(Exception):
     """A message the room refuses, with a code for the error reply."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, close_code: int = CLOSE_REFUSED) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        # How a refused join closes the connection (the page shows why by this code).
+        self.close_code = close_code
 
 
 @dataclass(eq=False)
@@ -228,6 +234,10 @@ class RoomRegistry:
         """Enter the room: straight in when allowed, else wait in the lobby."""
         if room.state == "ended":
             raise RoomError("ended", "The host has ended this session.")
+        if sum(other.person != member.person for other in room.members.values()) >= MAX_PARTIES:
+            raise RoomError(
+                "full", "This session already has five people, the most it can hold.", CLOSE_FULL
+            )
         returning = member.person in room.admitted_people
         for other in list(room.members.values()):
             if other.person == member.person:  # a reload or a second tab: keep the newest

@@ -34,6 +34,7 @@ SCRIPT_STRINGS = (
     "The host ended the session.",
     "You joined from another window.",
     "The interview was cancelled.",
+    "This session already has five people, the most it can hold.",
     "The interview was moved to another time. Use the link in your newest invitation.",
     "Reconnecting…",
     "Let in",
