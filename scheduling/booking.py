@@ -244,7 +244,8 @@ async def reschedule(
     """Move an interview (and optionally change its people or room), notifying everyone.
 
     Staff moving it make it a request again; a consul moving it keeps it confirmed.
-    People no longer needed get a cancellation; their join links stop working.
+    People no longer needed get a cancellation. Every old join link stops working: the
+    notices carry new ones, so a link always belongs to the interview as last announced.
     """
     async with gate.read() as session:
         found = await load_interview(session, change.actor, interview_id, Action.INTERVIEW_CHANGE)
@@ -298,6 +299,8 @@ async def reschedule(
         if change.actor.role is not Role.CONSUL:
             interview.status = InterviewStatus.REQUESTED.value
         removed = _replace_people(interview, context, slot)
+        for person in interview.participants:
+            person.token_nonce = new_nonce()
         await session.flush()
         await _audit(session, "interview.reschedule", interview, change, before=before)
         await notify(session, interview, MailEvent.REMOVED, removed, now=change.now)
@@ -326,7 +329,6 @@ def _replace_people(interview: Interview, context: SearchContext, slot: Slot) ->
     for person in interview.current_participants():
         if person.role in ("consul", "interpreter") and person.user_id not in wanted:
             person.removed = True
-            person.token_nonce = new_nonce()  # their join link stops working
             removed.append(person)
     present = {p.user_id for p in interview.current_participants()}
     for user_id, person in wanted.items():

@@ -68,6 +68,17 @@ async def resolve_join(
     return JoinGrant(state, interview, participant, opens_at, closes_at)
 
 
+def joinable(interview: Interview, user_id: int, now: datetime) -> bool:
+    """Whether a signed-in user is on this confirmed interview and its join window is open:
+    then their calendar and the interview page offer "Join" (signaling.admission lets them
+    in by their sign-in, no link needed)."""
+    if interview.interview_status is not InterviewStatus.CONFIRMED:
+        return False
+    opens_at, closes_at = join_window(interview.starts_at, interview.ends_at)
+    people = interview.current_participants()
+    return opens_at <= now < closes_at and any(p.user_id == user_id for p in people)
+
+
 async def note_arrival(
     session: AsyncSession, grant: JoinGrant, now: datetime, remote: str = ""
 ) -> None:

@@ -3,9 +3,10 @@
 The token carries the interview id, the participant id and that participant's random
 nonce, signed with HMAC-SHA256 under the app's secret key (with a purpose label, so a
 token made for something else never verifies here). The server keeps no token, only the
-nonce: changing it (a participant removed by a reschedule) revokes the link. When the
-link may be used is decided at use time against the interview's current times
-(`join_window`), so a rescheduled interview keeps working links.
+nonce: changing it revokes the link. A reschedule changes everyone's (the notices carry
+the new links), so a link announced for an old time never opens the moved interview.
+When a link may be used is decided at use time against the interview's current times
+(`join_window`), and a cancelled interview refuses every link by its status.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from interviews.consulates import Consulate
 from interviews.facilities import Facility
 from scheduling import zones
 from scheduling.appointments import Interview, InterviewStatus
+from scheduling.joining import joinable
 from scheduling.resources import VideoRoom
 
 SHOWN = (
@@ -48,6 +49,7 @@ class WeekEntry:
     consul: str
     interpreter: str | None
     language: str | None
+    can_join: bool = False  # the viewer is on it and may go into its live session now
 
 
 @dataclass
@@ -75,9 +77,17 @@ class Week:
 
 
 async def week_of(
-    session: AsyncSession, kind: CalendarKind, owner_id: int, monday: date, zone_name: str
+    session: AsyncSession,
+    kind: CalendarKind,
+    owner_id: int,
+    monday: date,
+    zone_name: str,
+    *,
+    viewer_id: int,
+    now: datetime,
 ) -> Week:
-    """The requested, confirmed and missed interviews of one owner in a local week."""
+    """The requested, confirmed and missed interviews of one owner in a local week, each
+    saying whether the viewer can join its live session now."""
     low = zones.local_span(zone_name, monday, None, None)[0]
     high = zones.local_span(zone_name, monday + timedelta(days=7), None, None)[0]
     consul = aliased(User)
@@ -127,6 +137,7 @@ async def week_of(
             consul=consul_name,
             interpreter=interpreter_name,
             language=row.language,
+            can_join=joinable(row, viewer_id, now),
         )
         by_day.setdefault(starts.date(), []).append(entry)
     return Week(monday, zone_name, sorted(by_day.items()))

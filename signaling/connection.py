@@ -234,7 +234,7 @@ class Session:
         except RoomError as error:
             await self.send_now(error_message(error.code, error.message, "join"))
             self.member = None
-            await self.connection.close_with(CLOSE_REFUSED, error.code)
+            await self.connection.close_with(error.close_code, error.code)
             return False
         return True
 

@@ -28,6 +28,11 @@ OUTBOX_SIZE = 512
 CLOSE_REFUSED = 4403
 CLOSE_REPLACED = 4409
 CLOSE_ENDED = 4410
+CLOSE_WITHDRAWN = 4412  # the interview was cancelled or rescheduled
+CLOSE_FULL = 4413
+# Browsers send their media to every other party (a mesh): past five, uplinks and CPUs
+# of ordinary laptops give out, so a room holds five people, lobby included.
+MAX_PARTIES = 5
 CLOSE_SLOW = 1013
 
 
@@ -135,10 +140,12 @@ class Lifecycle(Protocol):
 class RoomError(Exception):
     """A message the room refuses, with a code for the error reply."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, close_code: int = CLOSE_REFUSED) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        # How a refused join closes the connection (the page shows why by this code).
+        self.close_code = close_code
 
 
 @dataclass(eq=False)
@@ -227,6 +234,10 @@ class RoomRegistry:
         """Enter the room: straight in when allowed, else wait in the lobby."""
         if room.state == "ended":
             raise RoomError("ended", "The host has ended this session.")
+        if sum(other.person != member.person for other in room.members.values()) >= MAX_PARTIES:
+            raise RoomError(
+                "full", "This session already has five people, the most it can hold.", CLOSE_FULL
+            )
         returning = member.person in room.admitted_people
         for other in list(room.members.values()):
             if other.person == member.person:  # a reload or a second tab: keep the newest
@@ -384,9 +395,30 @@ class RoomRegistry:
         self._host_only(host)
         room.state = "ended"
         await self.record(room, EventKind.END, host)
+        await self._close_room(room, {"type": "ended"}, CLOSE_ENDED, "ended", summary=True)
+
+    async def withdraw(self, interview_id: int, reason: str) -> None:
+        """The interview was cancelled or rescheduled: everyone's right to be here lapsed.
+
+        Unlike `end` the session is not marked ended, so a moved interview can be held
+        later; the people are told `reason` and their connections are closed.
+        """
+        room = self.rooms.get(interview_id)
+        if room is None:
+            return
+        for member in list(room.members.values()):
+            await self.record(room, EventKind.LEAVE, member, withdrawn=reason)
+        farewell = {"type": "withdrawn", "reason": reason}
+        # A session that was held has recordings: its summary is assembled now as well.
+        summary = room.opened_at is not None
+        await self._close_room(room, farewell, CLOSE_WITHDRAWN, reason, summary=summary)
+
+    async def _close_room(
+        self, room: Room, farewell: dict[str, Any], code: int, reason: str, *, summary: bool
+    ) -> None:
         members = list(room.members.values())
         for member in members:
-            member.send({"type": "ended"})
+            member.send(farewell)
             member.closing = True
         room.members.clear()
         self.rooms.pop(room.interview_id, None)
@@ -396,10 +428,9 @@ class RoomRegistry:
             await self.media.room_closed(room)
         # After the recordings are closed, so the summary names their ends; before the
         # sockets close, so whoever sees the session end can find the assembly queued.
-        await self._tell("closed", room.interview_id, "ended")
-        await asyncio.gather(
-            *(member.connection.close_with(CLOSE_ENDED, "ended by the host") for member in members)
-        )
+        if summary:
+            await self._tell("closed", room.interview_id, reason)
+        await asyncio.gather(*(member.connection.close_with(code, reason) for member in members))
 
     async def remove(self, room: Room, member: Member, *, replaced: bool = False) -> None:
         """Forget a member whose connection ended; the others are told."""

@@ -129,7 +129,9 @@ async def _call(
         await page.wait_for_timeout(1000)
         after: list[int] = await page.evaluate(FRAME_COUNTS)
         assert all(b > a for a, b in zip(before, after, strict=True)), (before, after)
-    assert await host.get_by_text("Recording").first.is_visible()
+    # The indicator itself (the first "Recording" text used to be the lobby's checkbox label,
+    # visible only because the lobby never hid).
+    assert await host.locator("#recording").is_visible()
 
     async with asyncio.timeout(45):
         await all_started.wait()

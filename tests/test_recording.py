@@ -113,16 +113,19 @@ async def test_audio_only_sessions_take_no_video(
 
 
 class Collect:
-    """An audio consumer like the caption pipeline: keeps frames, changes their pts."""
+    """An audio consumer like the caption pipeline: keeps frames, and (`rewrite`) changes
+    their pts as PyAV encoders do."""
 
-    def __init__(self, enough: int = 50) -> None:
+    def __init__(self, enough: int = 50, *, rewrite: bool = False) -> None:
         self.frames: list[av.AudioFrame] = []
         self.ended = False
         self.enough = enough
+        self.rewrite = rewrite
         self.filled = asyncio.Event()
 
     def push(self, frame: av.AudioFrame) -> None:
-        frame.pts = 0  # consumers may rewrite what they are given
+        if self.rewrite:
+            frame.pts = 0  # consumers may rewrite what they are given
         self.frames.append(frame)
         if len(self.frames) >= self.enough:
             self.filled.set()
@@ -149,16 +152,22 @@ async def test_captions_can_take_each_participants_decoded_audio(
     member = next(iter(app_rooms_members(app, a.interview_id)))
     peer = media.peer_for(member)
     assert peer is not None
-    first, second = Collect(), Collect()
-    peer.attach_audio(first)
-    peer.attach_audio(second)
+    # A rewriting consumer between two that keep what they get: the frame is handed out
+    # (copied or not) both before and after the rewrite.
+    before, rewriter, after = Collect(), Collect(rewrite=True), Collect()
+    for consumer in (before, rewriter, after):
+        peer.attach_audio(consumer)
     async with asyncio.timeout(15):
-        await second.filled.wait()
-    assert all(f.sample_rate == 48_000 for f in first.frames)
+        await after.filled.wait()
+    assert all(f.sample_rate == 48_000 for f in rewriter.frames)
+    # The rewrite reached none of the others' frames: their pts still count up.
+    for keeper in (before, after):
+        stamps = [f.pts for f in keeper.frames]
+        assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps), stamps[:5]
     # Never the same frame object for two consumers: one rewriting pts cannot touch the other.
-    assert not {id(f) for f in first.frames} & {id(f) for f in second.frames}
-    peer.detach_audio(first)
-    assert first.ended and not second.ended
+    assert not {id(f) for f in rewriter.frames} & {id(f) for f in after.frames + before.frames}
+    peer.detach_audio(rewriter)
+    assert rewriter.ended and not after.ended
 
 
 def app_rooms_members(app: web.Application, interview_id: int) -> list[Any]:

@@ -9,9 +9,13 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from scheduling.appointments import Participant
+from scheduling.tokens import make_join_token
 from signaling.records import chat_messages, session_events
+from signaling.rooms import MAX_PARTIES
 from tests.conftest import sign_in
 from tests.test_session_support import (  # noqa: F401 - fixtures
+    SECRET,
     Interviews,
     connect,
     joined,
@@ -187,3 +191,43 @@ async def test_leaving_is_told_to_the_others(
     consul = await joined(client, a, "consul")
     await consul.send({"type": "leave"})
     assert (await host.expect("left"))["peer"] == consul.peer
+
+
+async def test_a_session_holds_five_people_and_tells_a_sixth_it_is_full(
+    client: TestClient[Any, Any], interviews: Interviews, db: async_sessionmaker[AsyncSession]
+) -> None:
+    a = interviews.a
+    async with db() as session, session.begin():
+        extra = [
+            Participant(
+                interview_id=a.interview_id, role="interpreter", name=f"Extra {n}", email="x@x"
+            )
+            for n in range(3)
+        ]
+        session.add_all(extra)
+        await session.flush()
+        tokens = [make_join_token(SECRET, a.interview_id, p.id, p.token_nonce) for p in extra]
+    host = await joined(client, a, "staff")
+    await host.send({"type": "open"})
+    people = [host, await joined(client, a, "consul"), await joined(client, a, "interpreter")]
+    for n in range(2):
+        people.append(await connect(client, a.interview_id, tokens[n], f"Extra {n}"))
+        await people[-1].expect("welcome")
+    assert MAX_PARTIES == len(people) == 5
+
+    sixth = await connect(client, a.interview_id, tokens[2], "Extra 2")
+    refused = await sixth.expect("error")
+    assert refused["code"] == "full" and "five people" in refused["message"]
+    assert await sixth.closed() == 4413
+    roster = await host.latest("roster")
+    assert len(roster["participants"]) == 5
+
+    # A full session still takes back someone already in it (a reload replaces the old tab),
+    again = await connect(client, a.interview_id, tokens[1], "Extra 1", rejoin=True)
+    await again.expect("welcome")
+    assert await people[-1].closed() == 4409
+    # and has room again once someone leaves.
+    await again.send({"type": "leave"})
+    await host.expect("left")
+    sixth = await connect(client, a.interview_id, tokens[2], "Extra 2")
+    await sixth.expect("welcome")

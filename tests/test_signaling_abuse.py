@@ -4,7 +4,9 @@ other sessions untouched.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -162,6 +164,35 @@ async def test_a_thousand_malformed_messages_cut_the_sender_off_and_others_carry
     async with db() as session:
         kinds = [e.kind for e in await session_events(session, a.interview_id)]
     assert "cut_off" in kinds
+
+
+async def test_well_formed_messages_over_the_rate_are_dropped_and_a_flood_is_cut_off(
+    client: TestClient[Any, Any], interviews: Interviews
+) -> None:
+    """docs/signaling.md: 20 a second on average, bursts of 100; extra messages dropped
+    unread with at most one `rate_limited` error a second; each drop is a strike."""
+    a = interviews.a
+    consul = await joined(client, a, "consul")
+    started = time.monotonic()
+    for _ in range(300):
+        await consul.send({"type": "ping"})
+    await asyncio.sleep(1.2)  # the bucket refills: the connection carries on
+    await consul.send({"type": "media", "audio": False, "video": False})
+    await consul.expect("media", audio=False)
+    elapsed = time.monotonic() - started
+    pongs = [m for m in consul.received if m["type"] == "pong"]
+    limited = [m for m in consul.received if m["type"] == "error"]
+    assert {m["code"] for m in limited} == {"rate_limited"}
+    assert 1 <= len(limited) <= elapsed + 1
+    assert 99 <= len(pongs) < 100 + 20 * elapsed < 300  # the join took one of the 100
+
+    # A sustained flood runs out of strikes: cut off like any other abuse.
+    flooder = await joined(client, a, "interpreter")
+    for _ in range(MAX_STRIKES + 200):
+        await flooder.send({"type": "ping"})
+    assert await flooder.closed() == 1008
+    await consul.send({"type": "ping"})
+    await consul.expect("pong")
 
 
 async def test_messages_are_validated_field_by_field(

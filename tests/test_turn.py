@@ -1,6 +1,6 @@
 """ICE servers from settings: TURN credentials in coturn's use-auth-secret scheme, and no
-public STUN server unless one is configured. (A relay-only call through a real coturn is
-not here yet: see the issue.)
+public STUN server unless one is configured. The relay-only call through a real coturn is
+in tests/test_turn_relay.py.
 """
 
 from __future__ import annotations

@@ -74,9 +74,12 @@ async def _week(request: web.Request) -> tuple[Week, str]:
     actor = signed_in(request)
     kind, owner_id, name, home = await _owner(request, actor)
     zone_name = viewer_zone(request, actor, home)
-    monday = week_start(request, zone_name, request.app[CLOCK]())
+    now = request.app[CLOCK]()
+    monday = week_start(request, zone_name, now)
     async with transaction(request) as session:
-        week = await week_of(session, kind, owner_id, monday, zone_name)
+        week = await week_of(
+            session, kind, owner_id, monday, zone_name, viewer_id=actor.user_id, now=now
+        )
     return week, name
 
 

@@ -34,6 +34,7 @@ from web.keys import (
     BOOKING_POLICY,
     CATALOGS,
     CLOCK,
+    ROOMS,
     USER,
     WRITE_GATE,
 )
@@ -399,6 +400,7 @@ async def cancel_interview(request: web.Request) -> web.Response:
         interview = await booking.cancel(
             request.app[WRITE_GATE], interview_id, data.reason, change, request.app[BOOKING_POLICY]
         )
+    await request.app[ROOMS].withdraw(interview_id, "cancelled")
     return await interview_response(request, interview)
 
 
@@ -412,4 +414,5 @@ async def reschedule_interview(request: web.Request) -> web.Response:
         interview = await booking.reschedule(
             request.app[WRITE_GATE], interview_id, data, change, request.app[BOOKING_POLICY]
         )
+    await request.app[ROOMS].withdraw(interview_id, "rescheduled")
     return await interview_response(request, interview)

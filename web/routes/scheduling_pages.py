@@ -33,11 +33,12 @@ from scheduling.booking_rules import (
     choose_consulate,
     load_interview,
 )
+from scheduling.joining import joinable
 from scheduling.notify import when
 from scheduling.search import case_consulates, load_context
 from scheduling.slots import SearchResult
 from web.errors import not_found
-from web.keys import BOOKING_POLICY, CATALOGS, CLOCK, JOB_SCHEDULER, USER, WRITE_GATE
+from web.keys import BOOKING_POLICY, CATALOGS, CLOCK, JOB_SCHEDULER, ROOMS, USER, WRITE_GATE
 from web.request_tools import remote, signed_in, transaction
 from web.routes.scheduling_common import int_param, note_shortfall, problem_text, viewer_zone
 from web.templating import page_language, render
@@ -337,6 +338,7 @@ async def _interview_page(
             "status_label": STATUS_LABELS.get(interview.status, interview.status),
             "can_respond": can_respond,
             "can_change": can_change,
+            "can_join": joinable(interview, actor.user_id, request.app[CLOCK]()),
             # Links to the outcome form and the summary (interviews.summary_access rules).
             "can_outcome": allowed(actor, Action.OUTCOME_RECORD, interview),
             "can_summary": allowed(actor, Action.SUMMARY_READ, interview),
@@ -368,6 +370,8 @@ async def answer(request: web.Request) -> web.StreamResponse:
             reason = ReasonIn.model_validate({"reason": form.get("reason", "")}).reason
             operation = booking.decline if act == "decline" else booking.cancel
             await operation(gate, interview_id, reason, change, policy)
+            if act == "cancel":
+                await request.app[ROOMS].withdraw(interview_id, "cancelled")
     except (BookingError, ValidationError) as error:
         status = error.status if isinstance(error, BookingError) else 400
         return await _interview_page(request, interview_id, error=_form_error(error), status=status)
@@ -416,6 +420,7 @@ async def reschedule(request: web.Request) -> web.StreamResponse:
             booking.Change(actor, request.app[CLOCK](), remote(request)),
             request.app[BOOKING_POLICY],
         )
+        await request.app[ROOMS].withdraw(interview_id, "rescheduled")
     except (BookingError, ValidationError) as error:
         status = error.status if isinstance(error, BookingError) else 400
         return await _interview_page(request, interview_id, error=_form_error(error), status=status)
