@@ -1,6 +1,6 @@
 """When summaries are assembled: as a persistent job, so a restart loses none.
 
-The live session tells us (signaling.rooms.Lifecycle) when it opens and when it closes
+The live session tells us (signaling.room.Lifecycle) when it opens and when it closes
 (the host ended it, or everyone left). Opening queues the grace-period job — due at the
 scheduled end plus `grace` — so a session nobody ends still gets its summary; closing
 queues an assembly due now and wakes the job runner. Every job re-assembles from the

@@ -36,7 +36,7 @@ from signaling.captions.events import (
 )
 from signaling.captions.languages import iso3
 from signaling.captions.pipeline import CaptionService, CaptionSession, SpeakerStream
-from signaling.rooms import Member, Room, RoomError
+from signaling.room import Member, Room, RoomError
 from signaling.server_peer import ServerPeer
 from signaling.transcripts import transcript_line
 

@@ -39,7 +39,8 @@ from signaling.protocol import (
     parse_message,
 )
 from signaling.records import EventKind
-from signaling.rooms import CLOSE_REFUSED, Member, Room, RoomError, RoomRegistry
+from signaling.room import CLOSE_REFUSED, Member, Room, RoomError
+from signaling.rooms import RoomRegistry
 
 log = logging.getLogger(__name__)
 

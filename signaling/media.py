@@ -24,7 +24,7 @@ from signaling.ice import IceSettings, rtc_configuration
 from signaling.protocol import SERVER_PEER
 from signaling.recorder import AUDIO, VIDEO, TrackFormat, TrackRecorder
 from signaling.records import Recording
-from signaling.rooms import Member, Room, RoomError
+from signaling.room import Member, Room, RoomError
 from signaling.server_peer import ServerPeer
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from scheduling.appointments import Participant
 from scheduling.tokens import make_join_token
 from signaling.records import chat_messages, session_events
-from signaling.rooms import MAX_PARTIES
+from signaling.room import MAX_PARTIES
 from tests.conftest import sign_in
 from tests.test_session_support import (  # noqa: F401 - fixtures
     SECRET,
