@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.counting import (  # noqa: E402
+    COUNTS,
     install,
     per_operation,
     process_cpu_seconds,
@@ -290,9 +291,21 @@ async def in_process(
                 print("refused:", error.message)
             latencies.append((time.perf_counter() - started) * 1000)
 
+    counted = COUNTS.snapshot()
+    cpu = time.process_time()
     started = time.perf_counter()
     await asyncio.gather(*(client(plan) for plan in plans))
-    _report(f"in-process, {lanes} clients", latencies, time.perf_counter() - started, errors)
+    elapsed = time.perf_counter() - started
+    cpu_ms = (time.process_time() - cpu) * 1000 / len(latencies)
+    statements, hops = (b - a for a, b in zip(counted, COUNTS.snapshot(), strict=True))
+    _report(f"in-process, {lanes} clients", latencies, elapsed, errors)
+    # What the run cost per booking, whatever the wait: with many clients, writes that
+    # share a transaction share its statements.
+    print(
+        f"  per booking: {statements / len(latencies):.1f} statements, "
+        f"{hops / len(latencies):.1f} thread hops, CPU {cpu_ms:.2f} ms "
+        f"= {cpu_ms / yardstick_ms():.2f} yardsticks"
+    )
 
 
 def _free_port() -> int:

@@ -9,6 +9,8 @@ closed cases stay closed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Update, bindparam, insert, select, update
@@ -182,6 +184,19 @@ async def move_status(
     return bool(moved.rowcount == 1)  # type: ignore[attr-defined]
 
 
+@dataclass(frozen=True)
+class Move:
+    """A case's move that `move_status` made, for its history row and audit event."""
+
+    case_id: int
+    current: CaseStatus
+    wanted: CaseStatus
+    actor: Actor | None
+    reason: str
+    now: datetime
+    remote: str = ""
+
+
 async def record_status_change(
     session: AsyncSession,
     case_id: int,
@@ -194,28 +209,44 @@ async def record_status_change(
     remote: str = "",
 ) -> Entry:
     """The history row of a move `move_status` made; returns its audit entry to record."""
+    (entry,) = await record_status_changes(
+        session, [Move(case_id, current, wanted, actor, reason, now, remote)]
+    )
+    return entry
+
+
+async def record_status_changes(session: AsyncSession, moves: Sequence[Move]) -> list[Entry]:
+    """`record_status_change` for several moves, their history rows in one statement."""
+    if not moves:
+        return []
     await session.execute(
         _HISTORY_ROW,
-        {
-            "case_id": case_id,
-            "at": now,
-            "user_id": actor.user_id if actor else None,
-            "user_name": actor.name if actor else "",
-            "from_status": current.value,
-            "to_status": wanted.value,
-            "reason": reason,
-        },
+        [
+            {
+                "case_id": move.case_id,
+                "at": move.now,
+                "user_id": move.actor.user_id if move.actor else None,
+                "user_name": move.actor.name if move.actor else "",
+                "from_status": move.current.value,
+                "to_status": move.wanted.value,
+                "reason": move.reason,
+            }
+            for move in moves
+        ],
     )
-    return Entry(
-        "case.status",
-        actor,
-        target_type="case",
-        target_id=case_id,
-        remote=remote,
-        details={"from": current.value, "to": wanted.value},
-        note=reason,
-        now=now,
-    )
+    return [
+        Entry(
+            "case.status",
+            move.actor,
+            target_type="case",
+            target_id=move.case_id,
+            remote=move.remote,
+            details={"from": move.current.value, "to": move.wanted.value},
+            note=move.reason,
+            now=move.now,
+        )
+        for move in moves
+    ]
 
 
 async def status_history(session: AsyncSession, case_id: int) -> list[CaseStatusChange]:

@@ -8,7 +8,7 @@ interviews when another booking holds the time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from interviews.access import Action, Actor, Forbidden, authorize
 from interviews.accounts import Role, User
-from interviews.case_status import allowed_next, move_statement
+from interviews.case_status import allowed_next
 from interviews.cases import Case, CaseStatus
 from interviews.sharing import active_share
 from scheduling import intervals as iv
@@ -31,7 +31,7 @@ from scheduling.appointments import (
     ParticipantRole,
     new_nonce,
 )
-from scheduling.busy import active_bookings
+from scheduling.busy import Busy, active_bookings
 from scheduling.search import SearchContext, load_context, shared_consulate_ids
 from scheduling.search_cache import SearchCache
 from scheduling.slots import Problem, Resource, Slot, fits, held_time
@@ -268,12 +268,22 @@ _ACTIVE_INTERVIEW = (
     .where(Interview.case_id == bindparam("case_id"), Interview.status.in_(ACTIVE_VALUES))
     .limit(1)
 )
-# Booking's move of the case: only while it still has no requested or confirmed interview.
-MOVE_IF_FREE = move_statement(~_ACTIVE_INTERVIEW.exists())
-_CASE_STATUS = select(Case.status, _ACTIVE_INTERVIEW.scalar_subquery()).where(
-    Case.id == bindparam("case_id")
+_ACTIVE_OF_CASE = (
+    select(Interview.id)
+    .where(Interview.case_id == Case.id, Interview.status.in_(ACTIVE_VALUES))
+    .limit(1)
+    .correlate(Case)
+    .scalar_subquery()
 )
-_LOCK_CASE = select(Case.id).where(Case.id == bindparam("case_id")).with_for_update()
+_CASE_STATES = select(Case.id, Case.status, _ACTIVE_OF_CASE).where(
+    Case.id.in_(bindparam("case_ids", expanding=True))
+)
+_LOCK_CASES = (
+    select(Case.id)
+    .where(Case.id.in_(bindparam("case_ids", expanding=True)))
+    .order_by(Case.id)
+    .with_for_update()
+)
 
 
 def _refuse_other(other: int | None) -> None:
@@ -296,23 +306,30 @@ async def check_case(session: AsyncSession, case: Case, exclude: int | None = No
     _refuse_other(await session.scalar(query, {"case_id": case.id}))
 
 
-async def checked_case_status(session: AsyncSession, case_id: int) -> CaseStatus:
-    """`check_case` by id in one statement (the case's status and any active interview of
-    it), for the write transaction; returns the status.
+CaseState = tuple[CaseStatus, int | None]  # a case's status and its active interview, if any
 
-    On PostgreSQL the case row is locked first, in a statement of its own: two bookings of
-    one case then run this check one after the other, and the second, with a snapshot
-    taken after the first committed, sees its interview (SQLite's write lock already
-    serialises them)."""
+
+async def case_states(session: AsyncSession, case_ids: Iterable[int]) -> dict[int, CaseState]:
+    """The cases' statuses and active interviews, for the write transaction (`check_state`
+    checks one); a case that is gone is missing.
+
+    On PostgreSQL the case rows are locked first (in id order), in a statement of their
+    own: two bookings of one case then read this one after the other, and the second, with
+    a snapshot taken after the first committed, sees its interview (SQLite's write lock
+    already serialises them)."""
+    params = {"case_ids": sorted(set(case_ids))}
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(_LOCK_CASE, {"case_id": case_id})
-    row = (await session.execute(_CASE_STATUS, {"case_id": case_id})).first()
-    if row is None:
+        await session.execute(_LOCK_CASES, params)
+    rows = (await session.execute(_CASE_STATES, params)).all()
+    return {row[0]: (CaseStatus(row[1]), row[2]) for row in rows}
+
+
+def check_state(state: CaseState | None) -> None:
+    """`check_case` on a state `case_states` read (None: the case is gone)."""
+    if state is None:
         raise BookingError(409, "conflict", "The case is gone.")
-    status = CaseStatus(row[0])
-    _check_status(status)
-    _refuse_other(row[1])
-    return status
+    _check_status(state[0])
+    _refuse_other(state[1])
 
 
 # -- participants -------------------------------------------------------------------------
@@ -429,25 +446,55 @@ async def recheck(
     context) before the lock was taken, so writers hold it only for this short re-check.
     """
     await lock_resources(session, [slot.consul_id, slot.interpreter_id], [slot.room_id])
-    start = zones.from_minute(slot.start)
+    low, high = _recheck_span(slot)
     bookings = await active_bookings(
         session,
-        low=start - timedelta(days=1),
-        high=start + timedelta(days=1),
+        low=low,
+        high=high,
         consul_ids=[slot.consul_id],
         interpreter_ids=[slot.interpreter_id] if slot.interpreter_id is not None else [],
         room_ids=[slot.room_id],
         exclude=exclude,
     )
+    recheck_against(context, slot, bookings)
+
+
+def _recheck_span(slot: Slot) -> tuple[datetime, datetime]:
+    start = zones.from_minute(slot.start)
+    return start - timedelta(days=1), start + timedelta(days=1)
+
+
+def recheck_span(slots: Sequence[Slot]) -> tuple[datetime, datetime]:
+    """The time whose bookings `recheck_against` needs for these slots."""
+    spans = [_recheck_span(slot) for slot in slots]
+    return min(low for low, _ in spans), max(high for _, high in spans)
+
+
+def recheck_against(context: SearchContext, slot: Slot, bookings: Sequence[Busy]) -> None:
+    """`recheck` without its query: the overlap, buffer and daily-limit rules against
+    `bookings`, which hold at least the slot's resources' active bookings in its
+    `recheck_span` (others are left out here)."""
+    low, high = (zones.to_minute(moment) for moment in _recheck_span(slot))
+    near = [
+        b
+        for b in bookings
+        if b.start < high
+        and b.until > low
+        and (
+            b.consul_id == slot.consul_id
+            or (slot.interpreter_id is not None and b.interpreter_id == slot.interpreter_id)
+            or b.room_id == slot.room_id
+        )
+    ]
 
     def fresh(resources: Sequence[Resource], field_name: str, wanted: int | None) -> list[Resource]:
-        spans = tuple((b.start, b.until) for b in bookings if getattr(b, field_name) == wanted)
+        spans = tuple((b.start, b.until) for b in near if getattr(b, field_name) == wanted)
         return [replace(r, busy=spans) for r in resources if r.id == wanted]
 
     request = context.request
     current = replace(
         context,
-        bookings=bookings,
+        bookings=near,
         request=replace(
             request,
             consuls=fresh(request.consuls, "consul_id", slot.consul_id),

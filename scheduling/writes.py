@@ -15,13 +15,18 @@ Conflict safety comes from the database, not from this process:
   re-checks overlaps and inserts. An exclusion constraint on the interviews table
   (migration 0004) backs this up, so even a writer that skipped the locks cannot store an
   overlap.
+
+Booking requests that arrive while one is being written wait and go together in the next
+transaction (`WriteGate.together`): one BEGIN IMMEDIATE ... COMMIT and a few multi-row
+statements for the lot, instead of ten statements each with the lock held between them.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,6 +36,43 @@ from scheduling.resources import VideoRoom
 from scheduling.search_cache import SearchCache
 
 _BEGIN_IMMEDIATE = text("BEGIN IMMEDIATE")
+
+T = TypeVar("T")
+R = TypeVar("R")
+# Writes a batch: one result or exception per item, in order (`WriteGate.together`).
+BatchWrite = Callable[["WriteGate", list[T]], Awaitable[list[R | Exception]]]
+
+
+class _Batches(Generic[T, R]):
+    """Items waiting for one batch writer, and the task writing them (while there are any)."""
+
+    def __init__(self, write: BatchWrite[T, R]) -> None:
+        self.write = write
+        self.waiting: list[tuple[T, asyncio.Future[R]]] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def drain(self, gate: WriteGate) -> None:
+        while self.waiting:
+            # Callers that gave up (a closed connection cancels its handler) are left out.
+            batch = [(item, future) for item, future in self.waiting if not future.done()]
+            self.waiting = []
+            if not batch:
+                continue
+            try:
+                results = await self.write(gate, [item for item, _ in batch])
+            except Exception as error:  # the batch writer's own failure: every item's
+                results = [error] * len(batch)
+            except BaseException:  # shutdown: nobody is left to write for the callers
+                for _, future in batch + self.waiting:
+                    future.cancel()
+                raise
+            for (_, future), result in zip(batch, results, strict=True):
+                if future.done():
+                    continue
+                if isinstance(result, Exception):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
 
 
 class WriteGate:
@@ -43,6 +85,7 @@ class WriteGate:
         self.dialect = bind.dialect.name if bind is not None else "sqlite"
         self._local = asyncio.Lock()
         self.search_cache = SearchCache()
+        self._batches: dict[object, _Batches[Any, Any]] = {}
 
     @property
     def sqlite(self) -> bool:
@@ -61,6 +104,17 @@ class WriteGate:
         else:
             async with self.sessionmaker() as session, session.begin():
                 yield session
+
+    async def together(self, write: BatchWrite[T, R], item: T) -> R:
+        """`write` the item in a batch with the items that arrive while the previous batch
+        is written: one task per `write` writes batch after batch until none is waiting,
+        and each caller gets its own item's result or exception."""
+        batches: _Batches[T, R] = self._batches.setdefault(write, _Batches(write))
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        batches.waiting.append((item, future))
+        if batches.task is None or batches.task.done():
+            batches.task = asyncio.create_task(batches.drain(self))
+        return await future
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -1,10 +1,10 @@
 """A booking moves its case to interview_requested once, with its history row and audit
 event, whatever happened to the case since the booking's checks looked at it.
 
-The booking's write transaction moves the case with one UPDATE guarded by the status the
-checks saw (and "no active interview"); when that guard fails it checks the case as it is
-now. The stories below make the case change between the checks and the write through a
-second engine on the same database, as another request or process would.
+The booking's write transaction reads the case's status and any active interview under
+the lock, checks them as they are now and moves the case from that status. The stories
+below make the case change between the checks and the write through a second engine on
+the same database, as another request or process would.
 """
 
 from __future__ import annotations

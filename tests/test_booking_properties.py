@@ -19,9 +19,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
+    MultipleResults,
     RuleBasedStateMachine,
     initialize,
     invariant,
+    multiple,
     rule,
     run_state_machine_as_test,
 )
@@ -190,6 +192,32 @@ class BookingMachine(RuleBasedStateMachine):
         room=st.integers(0, 1),
     )
     def book(self, case: int, day: int, slot: int, consul: int, interpreter: int, room: int) -> int:
+        made = self.run(self._book(case, day, slot, consul, interpreter, room))
+        return made.id if isinstance(made, Interview) else -1
+
+    @rule(
+        target=interviews,
+        requests=st.lists(
+            # Few times, so that requests in one batch often compete.
+            st.tuples(*(st.integers(0, n) for n in (CASES - 1, 1, 3, 1, 1, 1))),
+            min_size=3,
+            max_size=6,
+        ),
+    )
+    def book_together(self, requests: list[tuple[int, ...]]) -> MultipleResults[int]:
+        """Several requests at once: those that pass their checks are written in batches."""
+
+        async def together() -> list[Interview | None]:
+            return await asyncio.gather(*(self._book(*request) for request in requests))
+
+        made = self.run(together())
+        # One entry per request, as `book` gives: which of several competing requests wins
+        # depends on the order their checks finish in.
+        return multiple(*(-1 if one is None else one.id for one in made))
+
+    async def _book(
+        self, case: int, day: int, slot: int, consul: int, interpreter: int, room: int
+    ) -> Interview | None:
         data = BookIn(
             case_id=self.world["cases"][case],
             starts_at=self._start_time(day, slot),
@@ -198,15 +226,12 @@ class BookingMachine(RuleBasedStateMachine):
             room_id=self.world["rooms"][room],
         )
         try:
-            made = self.run(
-                booking.request_interview(
-                    self.gate, data, booking.Change(self.world["staff"], self.now), POLICY
-                )
+            return await booking.request_interview(
+                self.gate, data, booking.Change(self.world["staff"], self.now), POLICY
             )
         except BookingError as error:
             assert error.status in (400, 409), error.message
-            return -1
-        return int(made.id)
+            return None
 
     @rule(interview=interviews)
     def confirm(self, interview: int) -> None:
