@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from playwright.async_api import Page
+from playwright.async_api import Page, Route
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -102,3 +102,32 @@ async def test_staff_play_a_recorded_session_and_follow_the_transcript(
     await page.wait_for_function("() => window.highlighted.includes('2')")
     assert await page.evaluate("() => window.highlighted[0]") == "2"
     await page.screenshot(path=str(screenshots / "playback.png"), full_page=True)
+
+
+async def test_a_track_that_never_loads_does_not_stall_the_others(
+    client: TestClient[Any, Any],
+    page: Page,
+    interviews: Interviews,
+    participants: list[MediaParticipant],
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    rows = await record_session(client, interviews, participants, db)
+    stuck = next(row for row in rows if row.kind == "audio")
+    held: list[Route] = []
+
+    async def never_answer(route: Route) -> None:
+        held.append(route)  # the request stays pending, as on a network that stalls
+
+    await browser_sign_in(page, "staff@example.org")
+    await page.route(f"**/api/recordings/{stuck.id}/media", never_answer)
+    await page.goto(f"/session/{interviews.a.interview_id}/playback")
+    await page.get_by_role("button", name="Play").click()
+    # The clock waits up to 5 s for the stuck track, then plays the others to the end.
+    try:
+        await page.get_by_role("button", name="Play").wait_for(timeout=45_000)
+    except PlaywrightTimeout:
+        raise AssertionError(f"playback stalled: {await page.evaluate(TRACKS)}") from None
+    assert held, "the stuck track was never asked for"
+    assert await page.evaluate(f"() => ({PLAYED})()") >= 2
+    for route in held:
+        await route.abort()

@@ -124,7 +124,9 @@ function start(root) {
       // Hold the clock while a track that should sound now is still loading (nothing is
       // fetched before Play: preload="none"), so no one's first words are skipped; give up
       // on a track that has not loaded in HOLD_MS rather than stall everyone.
-      const loading = here.filter((t) => t.element.readyState < 3 && !t.element.ended);
+      // A track given up on is waited for again only once it has loaded (a later seek).
+      for (const t of here) if (t.element.readyState >= 3) t.late = false;
+      const loading = here.filter((t) => t.element.readyState < 3 && !t.element.ended && !t.late);
       if (loading.length && !holdingSince) holdingSince = now;
       if (loading.length && now - holdingSince < HOLD_MS) {
         for (const t of here) {
@@ -135,6 +137,7 @@ function start(root) {
           if (!t.element.paused) t.element.pause();
         }
       } else {
+        for (const t of loading) t.late = true;
         holdingSince = 0;
         const leader = here.find(
           (t) => !t.element.paused && !t.element.seeking && t.element.readyState >= 3,
