@@ -38,6 +38,7 @@ CSV_COLUMNS = (
     "source",
     "period_from",
     "period_to",
+    "scope",
     "period",
     "country_of_detention",
     "facility",
@@ -96,6 +97,9 @@ class Document(BaseModel):
     source: Annotated[str, Field(min_length=1, max_length=100)]
     period_from: Month
     period_to: Month
+    # The export's filters ("facility=3;nationality=IN"); empty for all of the source's
+    # figures. Only a whole export can replace a source's figures on import.
+    scope: Annotated[str, Field(max_length=200)] = ""
     generated_at: datetime | None = None
     rows: list[Row]
 
@@ -269,8 +273,19 @@ def _derived_rows(
 # -- writing and reading ---------------------------------------------------------------------
 
 
+def scope_text(filters: dict[str, object | None]) -> str:
+    """The filters an export was made with, as its `scope` ("" when none)."""
+    return ";".join(f"{name}={value}" for name, value in filters.items() if value is not None)
+
+
 def document(
-    rows: list[dict[str, Any]], *, source: str, first: date, last: date, generated_at: datetime
+    rows: list[dict[str, Any]],
+    *,
+    source: str,
+    first: date,
+    last: date,
+    generated_at: datetime,
+    scope: str = "",
 ) -> dict[str, Any]:
     """An export document (the JSON form) for the months `first`..`last`."""
     return {
@@ -278,6 +293,7 @@ def document(
         "source": source,
         "period_from": f"{first:%Y-%m}",
         "period_to": f"{last:%Y-%m}",
+        "scope": scope,
         "generated_at": generated_at.isoformat(),
         "rows": rows,
     }
@@ -299,7 +315,8 @@ def to_csv(doc: dict[str, Any]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    head = [doc["schema_version"], doc["source"], doc["period_from"], doc["period_to"]]
+    head = [doc["schema_version"], doc["source"], doc["period_from"], doc["period_to"],
+            doc.get("scope", "")]  # fmt: skip
     for row in doc["rows"]:
         writer.writerow(
             [*head, row["period"], row["country_of_detention"], row["facility"],
@@ -335,10 +352,13 @@ def csv_as_data(text: str) -> dict[str, Any]:
     head: dict[str, str] = {}
     rows: list[dict[str, Any]] = []
     for number, line in enumerate(reader, start=2):
-        envelope = {k: line[k] for k in ("schema_version", "source", "period_from", "period_to")}
+        envelope = {k: line[k] for k in CSV_COLUMNS[:5]}
         if head and envelope != head:
-            raise ExchangeError(f"line {number}", "every line must have the same "
-                                "schema_version, source, period_from and period_to")  # fmt: skip
+            raise ExchangeError(
+                f"line {number}",
+                "every line must have the same schema_version, source, period_from, "
+                "period_to and scope",
+            )
         head = envelope
         value = line["value"].strip()
         try:
@@ -350,7 +370,7 @@ def csv_as_data(text: str) -> dict[str, Any]:
         if line["suppressed"] not in ("true", "false"):
             raise ExchangeError(f"line {number}.suppressed", "must be true or false")
         rows.append(
-            {k: line[k] for k in CSV_COLUMNS[4:11]}
+            {k: line[k] for k in CSV_COLUMNS[5:12]}
             | {"value": number_value, "suppressed": line["suppressed"] == "true"}
         )
     if not head:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from interviews.access import Actor
 from interviews.audit import record
 from interviews.indicators import StatsQuery, compute
-from interviews.stats_exchange import document, export_rows, to_csv, to_json
+from interviews.stats_exchange import document, export_rows, scope_text, to_csv, to_json
 
 Format = Literal["csv", "json"]
 MEDIA_TYPES: dict[str, str] = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
@@ -66,6 +66,13 @@ async def export_statistics(
         first=query.first_month,
         last=query.last_month,
         generated_at=now,
+        scope=scope_text(
+            {
+                "facility": query.facility_id,
+                "country": query.country,
+                "nationality": query.nationality,
+            }
+        ),
     )
     text = to_csv(doc) if fmt == "csv" else to_json(doc)
     await record(

@@ -93,6 +93,10 @@ async def import_document(
     if doc.source == own_source:
         raise ExchangeError("source", "this is this installation's own export; its figures "
                             "are already here")  # fmt: skip
+    if doc.scope:
+        raise ExchangeError("scope", f"this export holds only part of {doc.source}'s figures "
+                            f"({doc.scope}); importing it would replace the rest for its "
+                            "months. Import an export made without filters.")  # fmt: skip
     seen: set[object] = set()
     for position, row in enumerate(doc.rows):
         key = figure_key(row)

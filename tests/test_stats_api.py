@@ -226,6 +226,15 @@ async def test_bad_imports_are_refused_and_change_nothing(
     good = await (await client.get(f"/api/statistics/export?{MONTHS}&format=json")).json()
     foreign = {**good, "source": "GT-IGM"}
     row = foreign["rows"][0]
+    assert good["scope"] == ""
+    # An export of one nationality holds part of its source's figures: importing it would
+    # replace the rest of GT-IGM's figures for those months.
+    part = await client.get(f"/api/statistics/export?{MONTHS}&nationality=IN&format=json")
+    partial = {**(await part.json()), "source": "GT-IGM"}
+    assert partial["scope"] == "nationality=IN"
+    part_csv = await (
+        await client.get(f"/api/statistics/export?{MONTHS}&nationality=IN&format=csv")
+    ).text()
 
     def variant(**changes: Any) -> dict[str, Any]:
         return {**foreign, "rows": [{**row, **changes}]}
@@ -240,6 +249,8 @@ async def test_bad_imports_are_refused_and_change_nothing(
          "schema_version"),
         (json.dumps({**foreign, "rows": [row, row]}), "application/json", 400, "rows.1"),
         ("a,b\n1,2\n", "text/csv", 400, "header"),
+        (json.dumps(partial), "application/json", 400, "scope"),
+        (part_csv.replace(good["source"], "GT-IGM"), "text/csv", 400, "scope"),
         ("<xml/>", "application/xml", 415, ""),
     ]  # fmt: skip
     for body, media, status, field in cases:
