@@ -7,9 +7,11 @@ through `visible_cases`. Neither ever returns a case the caller may not see.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, exists, false, select, true
+from sqlalchemy import ColumnElement, ScalarSelect, exists, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -54,6 +56,31 @@ async def load_case_grant(
     case = await session.get(Case, case_id, options=[joinedload(Case.language_rows)])
     if case is None:
         raise CaseNotFound(case_id)
+    return await _grant(session, checked, action, case)
+
+
+async def load_case_with(
+    session: AsyncSession,
+    actor: Actor | None,
+    case_id: int,
+    action: Action,
+    extras: Sequence[ScalarSelect[Any]],
+) -> tuple[Case, Sequence[Any]]:
+    """`load_case`, with `extras` (scalar subqueries, correlated to `Case` or not) read in
+    the same statement: one round trip where a request needs more than the case."""
+    checked = authorize(actor, action)
+    query = select(Case, *extras).where(Case.id == case_id)
+    result = await session.execute(query.options(joinedload(Case.language_rows)))
+    row = result.unique().one_or_none()
+    if row is None:
+        raise CaseNotFound(case_id)
+    case = row[0]
+    await _grant(session, checked, action, case)
+    return case, tuple(row[1:])
+
+
+async def _grant(session: AsyncSession, checked: Actor, action: Action, case: Case) -> CaseGrant:
+    """The rules of `load_case_grant` after the role check, for a loaded case."""
     if checked.role is Role.CONSUL:
         if checked.consulate_id is None:
             raise Forbidden(action, "this account belongs to no consulate")

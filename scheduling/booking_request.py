@@ -19,10 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from interviews.access import Action
 from interviews.accounts import User
 from interviews.audit import Entry, record_many
-from interviews.case_access import load_case
 from interviews.case_status import Move, move_statement, record_status_changes
 from interviews.cases import Case, CaseStatus
 from interviews.db import table_of
@@ -33,10 +31,9 @@ from scheduling.booking_rules import (
     BookingError,
     CaseState,
     case_states,
-    check_case,
+    case_to_book,
     check_state,
     checked_slot,
-    consulate_for,
     people_for,
     recheck_against,
     recheck_span,
@@ -84,9 +81,9 @@ async def check_request(
 ) -> CheckedRequest:
     """Every rule, without a lock; a `BookingError` names the first that fails."""
     async with gate.read() as session:
-        found = await load_case(session, change.actor, data.case_id, Action.INTERVIEW_REQUEST)
-        await check_case(session, found)
-        consulate_id = await consulate_for(session, found, data.consulate_id)
+        found, consulate_id, seen = await case_to_book(
+            session, change.actor, data.case_id, data.consulate_id
+        )
         context, slot = await checked_slot(
             session,
             found,
@@ -98,6 +95,7 @@ async def check_request(
             interpreter_id=data.interpreter_id,
             room_id=data.room_id,
             now=change.now,
+            seen=seen,
         )
         if requester is None or requester.id != change.actor.user_id:
             requester = await session.get(User, change.actor.user_id)

@@ -14,14 +14,15 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from interviews.access import Action, Actor, Forbidden, authorize
 from interviews.accounts import Role, User
+from interviews.case_access import load_case_with
 from interviews.case_status import allowed_next
 from interviews.cases import Case, CaseStatus
-from interviews.sharing import active_share
+from interviews.sharing import CaseShare, active_share
 from scheduling import intervals as iv
 from scheduling import zones
 from scheduling.appointments import (
@@ -33,7 +34,7 @@ from scheduling.appointments import (
 )
 from scheduling.busy import Busy, active_bookings
 from scheduling.search import SearchContext, load_context, shared_consulate_ids
-from scheduling.search_cache import SearchCache
+from scheduling.search_cache import VERSION, SearchCache, Version
 from scheduling.slots import Problem, Resource, Slot, fits, held_time
 from scheduling.writes import lock_resources
 
@@ -263,11 +264,6 @@ def _check_status(status: CaseStatus) -> None:
         )
 
 
-_ACTIVE_INTERVIEW = (
-    select(Interview.id)
-    .where(Interview.case_id == bindparam("case_id"), Interview.status.in_(ACTIVE_VALUES))
-    .limit(1)
-)
 _ACTIVE_OF_CASE = (
     select(Interview.id)
     .where(Interview.case_id == Case.id, Interview.status.in_(ACTIVE_VALUES))
@@ -296,14 +292,30 @@ def _refuse_other(other: int | None) -> None:
         )
 
 
-async def check_case(session: AsyncSession, case: Case, exclude: int | None = None) -> None:
-    """Refuse a booking for a closed case, one whose status path allows none, or one that
-    already has a requested or confirmed interview."""
-    _check_status(case.case_status)
-    query = _ACTIVE_INTERVIEW
-    if exclude is not None:
-        query = query.where(Interview.id != exclude)
-    _refuse_other(await session.scalar(query, {"case_id": case.id}))
+# Read with the case in one statement by `case_to_book`: the shares' consulate ids as text
+# (a list in one column on both databases) and the search cache's version.
+_SHARED_OF_CASE = (
+    select(func.aggregate_strings(cast(CaseShare.consulate_id, String), ","))
+    .where(CaseShare.case_id == Case.id, CaseShare.revoked_at.is_(None))
+    .correlate(Case)
+    .scalar_subquery()
+)
+_WITH_CASE = (_ACTIVE_OF_CASE, _SHARED_OF_CASE, VERSION.scalar_subquery())
+
+
+async def case_to_book(
+    session: AsyncSession, actor: Actor, case_id: int, consulate_id: int | None
+) -> tuple[Case, int, Version]:
+    """The case (`load_case`'s access rule), checked as bookable: not closed, a status path
+    that allows an interview, no requested or confirmed interview; the consulate to book
+    with (`choose_consulate` among its active shares); and the search cache's version.
+    One statement for all of it."""
+    case, (other, shared, version) = await load_case_with(
+        session, actor, case_id, Action.INTERVIEW_REQUEST, _WITH_CASE
+    )
+    check_state((case.case_status, other))
+    ids = sorted({int(ident) for ident in shared.split(",")}) if shared else []
+    return case, choose_consulate(ids, consulate_id), Version(version)
 
 
 CaseState = tuple[CaseStatus, int | None]  # a case's status and its active interview, if any
@@ -325,7 +337,8 @@ async def case_states(session: AsyncSession, case_ids: Iterable[int]) -> dict[in
 
 
 def check_state(state: CaseState | None) -> None:
-    """`check_case` on a state `case_states` read (None: the case is gone)."""
+    """Refuse a booking for a case that is gone (None), closed, on a status path that allows
+    no interview, or with a requested or confirmed interview."""
     if state is None:
         raise BookingError(409, "conflict", "The case is gone.")
     _check_status(state[0])
@@ -398,6 +411,7 @@ async def checked_slot(
     room_id: int,
     now: datetime,
     exclude: int | None = None,
+    seen: Version | None = None,
 ) -> tuple[SearchContext, Slot]:
     """Load the bookings around the slot and apply every rule (no lock: see `recheck`)."""
     span = (starts_at - timedelta(days=1), starts_at + timedelta(days=1))
@@ -413,6 +427,7 @@ async def checked_slot(
         span=span,
         exclude=exclude,
         only=named,
+        seen=seen,
     )
     minutes = context.settings.interview_minutes
     _check_times(starts_at, ends_at, minutes)

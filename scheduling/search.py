@@ -29,6 +29,7 @@ from scheduling.search_cache import (
     Person,
     RoomInfo,
     SearchCache,
+    Version,
     rank,
 )
 from scheduling.slots import Resource, SearchRequest, Slot
@@ -98,6 +99,7 @@ async def load_context(
     limit: int = 20,
     per_day: int | None = None,
     only: Slot | None = None,
+    seen: Version | None = None,
 ) -> SearchContext:
     """Everything slot search (or a booking's check) needs for `case` with the consulate.
 
@@ -105,11 +107,16 @@ async def load_context(
     check it is current); the bookings are always read: one statement.
     `span` narrows the bookings read to the time around one slot (booking checks);
     `exclude` leaves out the interview being rescheduled; `only` keeps just the consul,
-    interpreter and room a booking names (the others cannot matter to it).
+    interpreter and room a booking names (the others cannot matter to it); `seen` is the
+    cache's version if the caller read it already (`SearchCache.statics`).
     """
     languages = case.languages
     statics = await cache.statics(
-        session, consulate_id=consulate_id, facility_id=case.facility_id, languages=languages
+        session,
+        consulate_id=consulate_id,
+        facility_id=case.facility_id,
+        languages=languages,
+        seen=seen,
     )
     consulate = statics.consulate.consulate
     settings = statics.consulate.rules

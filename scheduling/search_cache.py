@@ -54,7 +54,15 @@ class SchedulingVersion(Base):
     version: Mapped[int] = mapped_column(BigInteger)
 
 
-_VERSION = select(SchedulingVersion.version).where(SchedulingVersion.id == VERSION_ROW)
+VERSION = select(SchedulingVersion.version).where(SchedulingVersion.id == VERSION_ROW)
+
+
+@dataclass(frozen=True)
+class Version:
+    """A value of `scheduling_version` a caller read in a statement of its own (None: the
+    row is missing), so that `SearchCache.statics` need not read it again."""
+
+    value: int | None
 
 
 @dataclass(frozen=True)
@@ -162,7 +170,7 @@ def rank(person: Person, languages: Sequence[str]) -> int:
 
 async def current_version(session: AsyncSession) -> int | None:
     """The version value (None when the row is missing: then nothing is kept)."""
-    found = await session.scalar(_VERSION)
+    found = await session.scalar(VERSION)
     return None if found is None else int(found)
 
 
@@ -184,9 +192,11 @@ class SearchCache:
         consulate_id: int,
         facility_id: int,
         languages: Sequence[str],
+        seen: Version | None = None,
     ) -> Statics:
-        """The parts for one case, from memory when the version has not changed."""
-        version = await current_version(session)
+        """The parts for one case, from memory when the version has not changed (`seen`:
+        the version as the caller read it in this session; otherwise it is read here)."""
+        version = await current_version(session) if seen is None else seen.value
         if version is None or version != self._version:
             self._consulates.clear()
             self._facilities.clear()

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interviews.access import Actor
 from interviews.accounts import Role, create_user
 from interviews.facilities import Facility
+from interviews.sharing import CaseShare
 from scheduling import availability
 from scheduling.appointments import Interview
 from scheduling.availability_input import InterpreterProfileIn
@@ -259,3 +260,38 @@ async def test_postgresql_refuses_an_overlap_even_from_a_writer_that_skips_the_l
         with pytest.raises(IntegrityError, match="ex_interviews_consul_id_overlap"):
             await session.commit()
     assert await interviews_stored(db) == 1
+
+
+async def test_the_case_s_active_shares_decide_the_consulate_it_is_booked_with(
+    client: TestClient[Any, Any], schedule: Schedule, db: async_sessionmaker[AsyncSession]
+) -> None:
+    await act_as(client, "staff@example.org")
+    body = booking_body(schedule, "2026-03-02T14:00:00Z")
+    world = schedule.world
+    async with db() as session, session.begin():
+        await session.execute(
+            update(CaseShare)
+            .where(CaseShare.case_id == schedule.case_id)
+            .values(revoked_at=datetime.now(UTC))
+        )
+    # A revoked share is the same as none.
+    assert (await refused(client, body, 409))["code"] == "not_shared"
+    async with db() as session, session.begin():
+        for consulate in (world.india, world.nepal):
+            session.add(
+                CaseShare(
+                    case_id=schedule.case_id,
+                    consulate_id=consulate.id,
+                    purpose="identification interview",
+                    legal_basis="consent",
+                    legal_basis_note="signed consent form",
+                )
+            )
+    several = await refused(client, body, 400)
+    assert fields(several) == {"consulate_id"} and "several" in several["message"]
+    elsewhere = await refused(client, {**body, "consulate_id": 999999}, 400)
+    assert fields(elsewhere) == {"consulate_id"} and "not shared" in elsewhere["message"]
+    assert await interviews_stored(db) == 0
+    booked = await client.post("/api/interviews", json={**body, "consulate_id": world.india.id})
+    assert booked.status == 201, await booked.text()
+    assert (await booked.json())["consulate_id"] == world.india.id
