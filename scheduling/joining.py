@@ -82,14 +82,23 @@ def joinable(interview: Interview, user_id: int, now: datetime) -> bool:
 async def note_arrival(
     session: AsyncSession, grant: JoinGrant, now: datetime, remote: str = ""
 ) -> None:
-    """Record (once) that the person opened their link while the interview was open; audited.
-
-    Until live sessions exist this is what "joined" means for the no-show check.
-    """
+    """Record (once) that the person opened their link while the interview was open; audited."""
     if grant.state is not JoinState.OPEN or grant.participant is None or grant.interview is None:
         return
-    participant = await session.get(Participant, grant.participant.id)
-    if participant is None or participant.joined_at is not None:
+    await note_entry(session, grant.interview.id, grant.participant.id, now, remote)
+
+
+async def note_entry(
+    session: AsyncSession, interview_id: int, participant_id: int, now: datetime, remote: str = ""
+) -> None:
+    """Record (once) that an invited person came: opened their link or entered the live
+    session (by link, pass or sign-in). The no-show check reads this; audited."""
+    participant = await session.get(Participant, participant_id)
+    if (
+        participant is None
+        or participant.interview_id != interview_id
+        or participant.joined_at is not None
+    ):
         return
     participant.joined_at = now
     await session.flush()
@@ -98,7 +107,7 @@ async def note_arrival(
         "interview.join",
         actor=None,
         target_type="interview",
-        target_id=grant.interview.id,
+        target_id=interview_id,
         remote=remote,
         details={"participant_id": participant.id, "role": participant.role},
         note=participant.name,

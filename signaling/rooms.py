@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from scheduling.joining import note_entry
 from signaling.records import ChatMessage, EventKind, add_event
 from signaling.room import (
     CLOSE_ENDED,
@@ -71,18 +72,23 @@ class RoomRegistry:
         self, room: Room, kind: EventKind, member: Member | None, **details: Any
     ) -> None:
         """Append to the session record (one short transaction)."""
+        at = self.clock()
         async with self.sessionmaker() as session, session.begin():
             await add_event(
                 session,
                 room.interview_id,
                 kind,
-                self.clock(),
+                at,
                 participant_id=member.entrant.participant_id if member else None,
                 user_id=member.entrant.user_id if member else None,
                 peer_id=member.peer_id if member else "",
                 name=member.name if member else "",
                 details=details,
             )
+            entered = kind in (EventKind.JOIN, EventKind.RECONNECT)
+            if entered and member is not None and member.entrant.participant_id is not None:
+                # However they came in (link, pass, sign-in), they came: no "no-show".
+                await note_entry(session, room.interview_id, member.entrant.participant_id, at)
 
     async def join(self, room: Room, member: Member, *, rejoin: bool) -> None:
         """Enter the room: straight in when allowed, else wait in the lobby."""

@@ -6,7 +6,7 @@ real outbox.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from aiohttp import WSServerHandshakeError
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from scheduling.appointments import Interview
 from tests.conftest import Clock, World
 from tests.test_mail import outbox, to
 from tests.test_scheduling_support import (
@@ -190,3 +191,34 @@ async def test_people_in_the_lobby_are_let_go_when_the_interview_is_cancelled(
     assert cancelled.status == 303, await cancelled.text()
     assert (await consul.expect("withdrawn"))["reason"] == "cancelled"
     assert await consul.closed() == 4412
+
+
+async def test_a_call_joined_without_opening_a_link_is_not_marked_no_show(
+    client: TestClient[Any, Any],
+    schedule: Schedule,
+    settings: Settings,
+    clock: Clock,
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    """The host joins with the token in the socket's join message, the consul signed in
+    from the calendar: neither opens GET /join, and the no-show job runs mid-call."""
+    interview_id = await _confirmed(client, schedule)
+    clock.now = IN_WINDOW
+    client.session.cookie_jar.clear()
+    staff_token = _latest_link(settings, "staff@").removeprefix("/join/")
+    host = await connect(client, interview_id, staff_token, "Staff")
+    await host.expect("welcome")
+    await host.send({"type": "open"})
+    await host.expect("admitted")
+    await act_as(client, "consul.in@example.org")
+    consul = await connect(client, interview_id, None, "Consul")
+    assert (await consul.expect("welcome"))["admitted"]
+
+    clock.now = IN_WINDOW + timedelta(minutes=25)  # 20 minutes into the call
+    await client.app[JOB_RUNNER].run_due()
+    async with db() as session:
+        interview = await session.get(Interview, interview_id)
+        assert interview is not None and interview.status == "confirmed"
+
+    again = await connect(client, interview_id, None, "Consul", rejoin=True)
+    assert (await again.expect("welcome"))["admitted"]
