@@ -43,6 +43,8 @@ class Entrant:
     until: datetime
     # What their session pass names (invited people only).
     claim: JoinClaim | None = None
+    # The interview's version when they came in (an END names it; a reschedule bumps it).
+    sequence: int = 0
 
 
 class Refused(Exception):
@@ -98,7 +100,7 @@ async def _usable_interview(session: AsyncSession, interview_id: int, now: datet
         raise Refused("not_yet", f"The session opens at {opens.isoformat()} (UTC).")
     if now >= closes:
         raise Refused("expired", "This link has expired: the interview is over.")
-    if await session_ended(session, interview_id):
+    if await session_ended(session, interview_id, interview.sequence):
         raise Refused("ended", "The host has ended this session.")
     return interview
 
@@ -115,6 +117,7 @@ def _entrant(interview: Interview, person: Participant, until: datetime) -> Entr
         host=person.role == ParticipantRole.STAFF.value,
         until=until,
         claim=JoinClaim(interview.id, person.id, person.token_nonce),
+        sequence=interview.sequence,
     )
 
 
@@ -177,4 +180,5 @@ async def entrant_for_user(
         invited=False,
         host=False,
         until=until,
+        sequence=interview.sequence,
     )

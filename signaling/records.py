@@ -164,11 +164,15 @@ async def recordings(session: AsyncSession, interview_id: int) -> list[Recording
     return list(rows)
 
 
-async def session_ended(session: AsyncSession, interview_id: int) -> bool:
-    """True once the host has ended the session for everyone."""
-    found = await session.scalar(
-        select(SessionEvent.id)
-        .where(SessionEvent.interview_id == interview_id, SessionEvent.kind == EventKind.END.value)
-        .limit(1)
+async def session_ended(session: AsyncSession, interview_id: int, sequence: int) -> bool:
+    """True once the host has ended the session of the interview as it is now scheduled.
+
+    An END names the interview's `sequence` (rows from before it was kept count as 0): a
+    session ended, then rescheduled, can be held at its new time.
+    """
+    rows = await session.scalars(
+        select(SessionEvent.details).where(
+            SessionEvent.interview_id == interview_id, SessionEvent.kind == EventKind.END.value
+        )
     )
-    return found is not None
+    return any(json.loads(details).get("sequence", 0) == sequence for details in rows)

@@ -254,7 +254,7 @@ class RoomRegistry:
         """Host: end the session for everyone; links stop working."""
         self._host_only(host)
         room.state = "ended"
-        await self.record(room, EventKind.END, host)
+        await self.record(room, EventKind.END, host, sequence=host.entrant.sequence)
         await self._close_room(room, {"type": "ended"}, CLOSE_ENDED, "ended", summary=True)
 
     async def withdraw(self, interview_id: int, reason: str) -> None:

@@ -222,3 +222,30 @@ async def test_a_call_joined_without_opening_a_link_is_not_marked_no_show(
 
     again = await connect(client, interview_id, None, "Consul", rejoin=True)
     assert (await again.expect("welcome"))["admitted"]
+
+
+async def test_a_session_the_host_ended_can_be_held_again_once_rescheduled(
+    client: TestClient[Any, Any], schedule: Schedule, settings: Settings, clock: Clock
+) -> None:
+    interview_id = await _confirmed(client, schedule)
+    clock.now = IN_WINDOW
+    host = await _in_session(client, interview_id, _latest_link(settings, "staff@"), "Staff")
+    await host.send({"type": "open"})
+    await host.expect("admitted")
+    await host.send({"type": "end"})
+    assert await host.closed() == 4410
+    assert await _open_link(client, _latest_link(settings, "consul.in@")) == 303
+    assert (await client.get(f"/session/{interview_id}")).status == 403  # ended
+
+    await act_as(client, "consul.in@example.org")
+    moved = await client.post(
+        f"/api/interviews/{interview_id}/reschedule",
+        json={"starts_at": "2026-03-06T14:00:00Z", "reason": "The connection failed"},
+    )
+    assert moved.status == 200, await moved.text()
+    await client.app[JOB_RUNNER].run_due()
+    clock.now = IN_WINDOW.replace(day=6)
+
+    host = await _in_session(client, interview_id, _latest_link(settings, "staff@"), "Staff")
+    await host.send({"type": "open"})
+    await host.expect("admitted")
