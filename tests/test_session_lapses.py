@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduling.appointments import Interview
-from tests.conftest import Clock, World
+from tests.conftest import Clock, World, sign_in
 from tests.test_mail import outbox, to
 from tests.test_scheduling_support import (
     Schedule,
@@ -249,3 +249,31 @@ async def test_a_session_the_host_ended_can_be_held_again_once_rescheduled(
     host = await _in_session(client, interview_id, _latest_link(settings, "staff@"), "Staff")
     await host.send({"type": "open"})
     await host.expect("admitted")
+
+
+async def test_a_stale_pass_gives_way_to_a_valid_sign_in(
+    client: TestClient[Any, Any], schedule: Schedule, settings: Settings, clock: Clock
+) -> None:
+    """The consul, signed in, opened their link; the interview is then moved (new links):
+    their old pass must not lock them out of their own interview at its new time."""
+    interview_id = await _confirmed(client, schedule)
+    clock.now = IN_WINDOW
+    await act_as(client, "consul.in@example.org")
+    link = _latest_link(settings, "consul.in@")
+    assert (await client.get(link, allow_redirects=False)).status == 303
+    moved = await client.post(
+        f"/api/interviews/{interview_id}/reschedule",
+        json={"starts_at": "2026-03-06T14:00:00Z", "reason": "The consul is delayed"},
+    )
+    assert moved.status == 200, await moved.text()
+    clock.now = IN_WINDOW.replace(day=6)
+    await sign_in(client, "consul.in@example.org")  # a new day, a new sign-in; same browser
+
+    stale = client.session.cookie_jar.filter_cookies(client.make_url("/"))
+    page = await client.get(f"/session/{interview_id}")
+    assert page.status == 200, await page.text()
+    assert page.cookies[f"consulink_pass_{interview_id}"].value == ""  # dropped
+    assert (await client.get(f"/api/sessions/{interview_id}/config")).status == 200
+    client.session.cookie_jar.update_cookies(stale)  # say, another tab still had it
+    signal = await connect(client, interview_id, None, "Consul")
+    assert (await signal.expect("welcome"))["role"] == "consul"

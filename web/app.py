@@ -50,6 +50,7 @@ from web.routes import (
     scheduling_jobs,
     scheduling_pages,
     session_api,
+    session_common,
     session_pages,
     signaling_ws,
     stats_api,
@@ -106,7 +107,7 @@ def create_app(settings: Settings) -> web.Application:
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[error_middleware, auth_middleware],
+        middlewares=[error_middleware, auth_middleware, session_common.drop_stale_pass],
     )
     app[SETTINGS] = settings
     app[CLOCK] = utcnow

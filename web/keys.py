@@ -42,6 +42,8 @@ ACTOR = web.RequestKey("actor", Actor)
 USER = web.RequestKey("user", User)
 CSRF_TOKEN = web.RequestKey("csrf_token", str)
 LANGUAGE = web.RequestKey("language", str)
+# A session-pass cookie the request presented that no longer admits (session_common).
+STALE_PASS = web.RequestKey("stale_pass", str)
 OPENAPI_DOCUMENT = web.AppKey("openapi_document", dict[str, Any])
 # Encrypted document files under <data-dir>/documents (see interviews.document_store).
 DOCUMENT_STORE = web.AppKey("document_store", DocumentStore)

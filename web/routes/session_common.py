@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.typedefs import Handler
 
 from scheduling.tokens import JoinClaim
 from signaling.admission import (
@@ -22,7 +23,7 @@ from signaling.admission import (
 )
 from signaling.ice import IceSettings
 from web.errors import ApiError
-from web.keys import ACTOR, CLOCK, SECRET_KEY, SESSIONMAKER, SETTINGS
+from web.keys import ACTOR, CLOCK, SECRET_KEY, SESSIONMAKER, SETTINGS, STALE_PASS
 from web.settings import Settings
 
 _REFUSED_STATUS = {"not_found": 404, "invalid_link": 404, "revoked": 404}
@@ -48,20 +49,40 @@ def refused_error(refused: Refused) -> ApiError:
 async def request_entrant(request: web.Request, interview_id: int) -> Entrant | None:
     """Who the caller is in this session: by session pass, else by sign-in; None if neither.
 
-    Raises Refused when the pass or the user may not (or no longer) enter.
+    A pass that no longer admits (say, revoked by new links) gives way to a valid sign-in,
+    and the response drops it (`drop_stale_pass`). Raises Refused when the pass or the
+    user may not (or no longer) enter.
     """
     now = request.app[CLOCK]()
-    value = request.cookies.get(pass_cookie_name(interview_id))
+    name = pass_cookie_name(interview_id)
+    value = request.cookies.get(name)
     claim = read_pass(request.app[SECRET_KEY], value) if value else None
+    actor = request.get(ACTOR)
     async with request.app[SESSIONMAKER]() as session:
         if claim is not None:
-            return await entrant_from_claim(session, claim, interview_id, now)
-        actor = request.get(ACTOR)
+            try:
+                return await entrant_from_claim(session, claim, interview_id, now)
+            except Refused:
+                if actor is None:
+                    raise
         if actor is not None:
-            return await entrant_for_user(session, actor, interview_id, now)
+            entrant = await entrant_for_user(session, actor, interview_id, now)
+            if value:
+                request[STALE_PASS] = name
+            return entrant
     if value:
         raise Refused("invalid_link", "This session pass is not valid. Open your link again.")
     return None
+
+
+@web.middleware
+async def drop_stale_pass(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Delete a pass cookie that gave way to the caller's sign-in (`request_entrant`)."""
+    response = await handler(request)
+    name = request.get(STALE_PASS)
+    if name is not None and not response.prepared:  # a WebSocket has sent its headers
+        response.del_cookie(name, path="/")
+    return response
 
 
 def set_pass_cookie(
