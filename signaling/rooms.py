@@ -35,6 +35,9 @@ from signaling.room import (
 
 log = logging.getLogger(__name__)
 
+# How long a room's window timer naps between looks at the clock (wall time may jump).
+WINDOW_CHECK_S = 60.0
+
 
 class RoomRegistry:
     """All live rooms of one app; the single entry point the WebSocket handler uses."""
@@ -60,6 +63,8 @@ class RoomRegistry:
         self.captions = captions
         # Connection handlers still running; shutdown waits for their last database writes.
         self.handlers: set[asyncio.Task[Any]] = set()
+        # Per interview: when its join window closes, and the task that withdraws its room then.
+        self.closers: dict[int, tuple[datetime, asyncio.Task[None]]] = {}
 
     def room(self, interview_id: int) -> Room:
         """The room of an interview, created on first use."""
@@ -106,6 +111,7 @@ class RoomRegistry:
                 other.closing = True
                 await other.connection.close_with(CLOSE_REPLACED, "joined elsewhere")
         room.members[member.peer_id] = member
+        self._close_at(room, member.entrant.until)
         member.admitted = (
             member.entrant.host
             or member.person in room.admitted_people
@@ -116,6 +122,36 @@ class RoomRegistry:
         member.send(self._welcome(room, member))
         await self._after_admission(room, member)
         room.broadcast(room.roster())
+
+    def _close_at(self, room: Room, until: datetime) -> None:
+        """Withdraw the room when its join window closes: a call nobody ended (or an open
+        room left empty) must not go on recording for ever."""
+        current = self.closers.get(room.interview_id)
+        if current is not None and current[0] == until:
+            return
+        self._cancel_closer(room.interview_id)
+        task = asyncio.get_running_loop().create_task(self._close_when_due(room, until))
+        self.closers[room.interview_id] = (until, task)
+
+    async def _close_when_due(self, room: Room, until: datetime) -> None:
+        # Naps on the loop's clock, decides on the app's: wall time may jump meanwhile.
+        while True:
+            left = (until - self.clock()).total_seconds()
+            if left <= 0:
+                break
+            await asyncio.sleep(min(left, WINDOW_CHECK_S))
+        self.closers.pop(room.interview_id, None)
+        if self.rooms.get(room.interview_id) is not room:
+            return
+        try:
+            await self.withdraw(room.interview_id, "window_closed")
+        except Exception:
+            log.exception("closing session %s at the end of its window failed", room.interview_id)
+
+    def _cancel_closer(self, interview_id: int) -> None:
+        found = self.closers.pop(interview_id, None)
+        if found is not None and found[1] is not asyncio.current_task():
+            found[1].cancel()
 
     def _welcome(self, room: Room, member: Member) -> dict[str, Any]:
         return {
@@ -258,7 +294,8 @@ class RoomRegistry:
         await self._close_room(room, {"type": "ended"}, CLOSE_ENDED, "ended", summary=True)
 
     async def withdraw(self, interview_id: int, reason: str) -> None:
-        """The interview was cancelled or rescheduled: everyone's right to be here lapsed.
+        """The interview was cancelled or rescheduled, or its join window closed: everyone's
+        right to be here lapsed.
 
         Unlike `end` the session is not marked ended, so a moved interview can be held
         later; the people are told `reason` and their connections are closed.
@@ -282,6 +319,7 @@ class RoomRegistry:
             member.closing = True
         room.members.clear()
         self.rooms.pop(room.interview_id, None)
+        self._cancel_closer(room.interview_id)
         if self.captions is not None:
             await self.captions.room_closed(room)
         if self.media is not None:
@@ -310,6 +348,7 @@ class RoomRegistry:
             # Nobody waiting any more: forget it. An open room is kept until the host ends
             # it, so a reload or a dropped network comes back to the same open session.
             self.rooms.pop(room.interview_id, None)
+            self._cancel_closer(room.interview_id)
 
     async def _tell(self, hook: str, *args: Any) -> None:
         # The session goes on whatever the summary jobs do: a failure here is logged only.
@@ -323,6 +362,8 @@ class RoomRegistry:
     async def close(self) -> None:
         """Server shutdown: close every room's media and connections."""
         self.shutting_down = True
+        for interview_id in list(self.closers):
+            self._cancel_closer(interview_id)
         for room in list(self.rooms.values()):
             for member in room.members.values():
                 member.closing = True

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduling.appointments import Interview
+from scheduling.tokens import join_window
 from tests.conftest import Clock, World, sign_in
 from tests.test_mail import outbox, to
 from tests.test_scheduling_support import (
@@ -25,11 +26,12 @@ from tests.test_scheduling_support import (
     set_up_schedule,
 )
 from tests.test_session_support import Signal, connect
-from web.keys import JOB_RUNNER
+from web.keys import CATALOGS, JOB_RUNNER, ROOMS
 from web.settings import Settings
 
 STARTS = "2026-03-04T14:00:00Z"
 IN_WINDOW = datetime(2026, 3, 4, 13, 55, tzinfo=UTC)
+WINDOW_CLOSED = "The time set aside for this interview is over: the session has closed."
 
 
 @pytest.fixture
@@ -277,3 +279,34 @@ async def test_a_stale_pass_gives_way_to_a_valid_sign_in(
     client.session.cookie_jar.update_cookies(stale)  # say, another tab still had it
     signal = await connect(client, interview_id, None, "Consul")
     assert (await signal.expect("welcome"))["role"] == "consul"
+
+
+async def test_a_call_nobody_ended_is_closed_when_its_join_window_closes(
+    client: TestClient[Any, Any],
+    schedule: Schedule,
+    settings: Settings,
+    clock: Clock,
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    """The host forgets to end the call: it must not go on recording after its window."""
+    interview_id = await _confirmed(client, schedule)
+    async with db() as session:
+        interview = await session.get(Interview, interview_id)
+        assert interview is not None
+        closes_at = join_window(interview.starts_at, interview.ends_at)[1]
+    clock.now = closes_at - timedelta(seconds=1)
+    host = await _in_session(client, interview_id, _latest_link(settings, "staff@"), "Staff")
+    consul = await _in_session(client, interview_id, _latest_link(settings, "consul.in@"), "C")
+    await host.send({"type": "open"})
+    await consul.expect("admitted")
+
+    clock.advance(seconds=2)
+    for person in (host, consul):
+        assert (await person.expect("withdrawn"))["reason"] == "window_closed"
+        assert await person.closed() == 4412
+    assert interview_id not in client.app[ROOMS].rooms
+    spanish = client.app[CATALOGS].get("es").gettext
+    assert (
+        spanish(WINDOW_CLOSED)
+        == "Terminó el tiempo reservado para esta entrevista: la sesión se cerró."
+    )

@@ -36,6 +36,7 @@ SCRIPT_STRINGS = (
     "The interview was cancelled.",
     "This session already has five people, the most it can hold.",
     "The interview was moved to another time. Use the link in your newest invitation.",
+    "The time set aside for this interview is over: the session has closed.",
     "Reconnecting…",
     "Let in",
     "Turn away",

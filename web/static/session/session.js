@@ -12,7 +12,7 @@ const interview = root.dataset.interview;
 const storageKey = `consulink-session-${interview}`;
 const FINAL_CLOSES = { 4403: "The host did not let you in.", 4409: "You joined from another window.", 4410: "The host ended the session.", 4412: "The interview was cancelled.", 4413: "This session already has five people, the most it can hold." };
 // Why a session closed under everyone's feet (the `withdrawn` message).
-const WITHDRAWN = { cancelled: "The interview was cancelled.", rescheduled: "The interview was moved to another time. Use the link in your newest invitation." };
+const WITHDRAWN = { cancelled: "The interview was cancelled.", rescheduled: "The interview was moved to another time. Use the link in your newest invitation.", window_closed: "The time set aside for this interview is over: the session has closed." };
 
 const state = { me: null, host: false, admitted: false, roster: [], links: new Map(), server: null, socket: null, retry: 0, leaving: false };
 
