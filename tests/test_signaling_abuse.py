@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -17,8 +19,10 @@ from signaling.records import session_events
 from tests.conftest import Clock
 from tests.test_session_support import (  # noqa: F401 - fixtures
     Interviews,
+    MediaParticipant,
     connect,
     joined,
+    media_participants,
     session_settings,
     two_interviews,
 )
@@ -231,3 +235,33 @@ async def test_joining_without_consent_to_recording_is_refused(
     )
     reply = await ws.receive_json(timeout=15)
     assert reply["code"] == "malformed" and "consent_recording" in reply["message"]
+
+
+async def test_a_bad_candidate_or_offer_to_the_server_is_refused_and_the_socket_stays(
+    client: TestClient[Any, Any],
+    interviews: Interviews,
+    participants: list[MediaParticipant],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    a = interviews.a
+    host = await joined(client, a, "staff")
+    await host.send({"type": "open"})
+    await host.expect("admitted")
+    consul = await joined(client, a, "consul")
+    await consul.expect("admitted")
+    participants.append(MediaParticipant(consul, video=False))
+    await participants[0].start()
+    for line in ["garbage", "candidate:1 1 udp notanint 1.2.3.4 5 typ host"]:
+        candidate = {"candidate": line, "sdpMid": "0", "sdpMLineIndex": 0}
+        await consul.send({"type": "candidate", "to": "server", "candidate": candidate})
+        assert (await consul.expect("error"))["code"] == "bad_candidate"
+    bad_offer = (
+        "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio x UDP/TLS/RTP/SAVPF 111\r\n"
+    )
+    await consul.send({"type": "offer", "to": "server", "sdp": bad_offer})
+    assert (await consul.expect("error"))["code"] == "bad_offer"
+    await consul.send({"type": "ping"})
+    await consul.expect("pong")  # still connected, still in the room
+    roster = await host.latest("roster")
+    assert [p["role"] for p in roster["participants"]] == ["staff", "consul"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
