@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from signaling.admission import Entrant
@@ -29,6 +30,13 @@ CLOSE_FULL = 4413
 # of ordinary laptops give out, so a room holds five people, lobby included.
 MAX_PARTIES = 5
 CLOSE_SLOW = 1013
+# What one person may add to the session record: chat messages per session, and one
+# quality report (or ICE restart) per peer every REPORT_INTERVAL (the page sends one
+# every 10 s).
+MAX_CHAT_MESSAGES = 500
+REPORT_INTERVAL = timedelta(seconds=5)
+
+Person = tuple[int | None, int | None]  # (participant id, user id): the same across reconnects
 
 
 class Connection(Protocol):
@@ -58,7 +66,7 @@ class Member:
     captions: bool = False
 
     @property
-    def person(self) -> tuple[int | None, int | None]:
+    def person(self) -> Person:
         """Who this is across reconnects: (participant id, user id)."""
         return (self.entrant.participant_id, self.entrant.user_id)
 
@@ -153,7 +161,10 @@ class Room:
     opened_at: datetime | None = None
     members: dict[str, Member] = field(default_factory=dict)
     # People let in once stay let in when they reconnect.
-    admitted_people: set[tuple[int | None, int | None]] = field(default_factory=set)
+    admitted_people: set[Person] = field(default_factory=set)
+    # For the caps on what each person adds to the record (see MAX_CHAT_MESSAGES).
+    chat_counts: Counter[Person] = field(default_factory=Counter)
+    last_reports: dict[tuple[Person, str, Person], datetime] = field(default_factory=dict)
 
     def admitted_members(self) -> list[Member]:
         """Members in the call (past the lobby)."""

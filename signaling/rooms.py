@@ -23,7 +23,9 @@ from signaling.room import (
     CLOSE_REFUSED,
     CLOSE_REPLACED,
     CLOSE_WITHDRAWN,
+    MAX_CHAT_MESSAGES,
     MAX_PARTIES,
+    REPORT_INTERVAL,
     CaptionHost,
     Lifecycle,
     MediaHost,
@@ -204,12 +206,33 @@ class RoomRegistry:
     async def set_media(self, room: Room, member: Member, audio: bool, video: bool) -> None:
         """Someone muted or unmuted, or turned their camera on or off."""
         member.audio, member.video = audio, video
+        if not member.admitted:
+            return  # kept for the roster once they are let in; the call does not hear of it
         room.broadcast({"type": "media", "peer": member.peer_id, "audio": audio, "video": video})
+
+    async def report(
+        self, room: Room, member: Member, kind: EventKind, peer: str, **details: Any
+    ) -> None:
+        """Record a quality report or an ICE restart toward another member of the call."""
+        if not member.admitted or room.state != "open":
+            raise RoomError("not_admitted", "Wait until the host lets you in.")
+        target = room.members.get(peer)
+        if target is None or target is member or not target.admitted:
+            raise RoomError("unknown_peer", "There is nobody with that id in the call.")
+        now, key = self.clock(), (member.person, kind.value, target.person)
+        last = room.last_reports.get(key)
+        if last is not None and now - last < REPORT_INTERVAL:
+            raise RoomError("too_frequent", "At most one report per peer every 5 seconds.")
+        room.last_reports[key] = now
+        await self.record(room, kind, member, peer=peer, **details)
 
     async def chat(self, room: Room, member: Member, text: str) -> None:
         """Keep a chat message with the session and show it to everyone in the call."""
         if not member.admitted:
             raise RoomError("not_admitted", "Wait until the host lets you in.")
+        if room.chat_counts[member.person] >= MAX_CHAT_MESSAGES:
+            raise RoomError("chat_limit", f"At most {MAX_CHAT_MESSAGES} chat messages each.")
+        room.chat_counts[member.person] += 1
         at = self.clock()
         async with self.sessionmaker() as session, session.begin():
             row = ChatMessage(

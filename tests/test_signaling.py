@@ -134,6 +134,15 @@ async def test_mute_and_camera_state_reach_everyone(
     a = interviews.a
     host = await joined(client, a, "staff")
     consul = await joined(client, a, "consul")
+    # In the lobby the state is kept, not told to the call: it shows once they are in.
+    await consul.send({"type": "media", "audio": False, "video": False})
+    await host.send({"type": "open"})
+    await consul.expect("admitted")
+    roster = await host.expect("roster", state="open")
+    assert {"peer": consul.peer, "audio": False, "video": False}.items() <= next(
+        p for p in roster["participants"] if p["peer"] == consul.peer
+    ).items()
+    assert not [m for m in host.received if m["type"] == "media"]
     await consul.send({"type": "media", "audio": False, "video": True})
     change = await host.expect("media")
     assert change == {"type": "media", "peer": consul.peer, "audio": False, "video": True}
