@@ -24,7 +24,6 @@ from signaling.room import (
     CLOSE_REPLACED,
     CLOSE_WITHDRAWN,
     MAX_CHAT_MESSAGES,
-    MAX_PARTIES,
     REPORT_INTERVAL,
     CaptionHost,
     Lifecycle,
@@ -90,7 +89,9 @@ class RoomRegistry:
         """Enter the room: straight in when allowed, else wait in the lobby."""
         if room.state == "ended":
             raise RoomError("ended", "The host has ended this session.")
-        if sum(other.person != member.person for other in room.members.values()) >= MAX_PARTIES:
+        if member.person in room.refused_people:
+            raise RoomError("refused", "The host did not let you into this session.")
+        if room.no_place_for(member):
             raise RoomError(
                 "full", "This session already has five people, the most it can hold.", CLOSE_FULL
             )
@@ -156,6 +157,8 @@ class RoomRegistry:
         """Host: let a waiting person in."""
         self._host_only(host)
         target = self._waiting(room, peer_id)
+        if room.no_place_for(target, joining=False):
+            raise RoomError("full", "The session already has five people; one must leave first.")
         target.admitted = True
         await self.record(room, EventKind.ADMIT, target, by=host.peer_id)
         await self._after_admission(room, target)
@@ -168,6 +171,7 @@ class RoomRegistry:
         if target.entrant.invited:
             raise RoomError("invited", "People on the interview cannot be refused.")
         await self.record(room, EventKind.REFUSE, target, by=host.peer_id)
+        room.refused_people.add(target.person)
         target.send({"type": "refused"})
         await self.remove(room, target)
         target.closing = True
