@@ -263,14 +263,13 @@ class Session:
                 await registry.set_media(room, member, audio, video)
             case Chat(text=text):
                 await registry.chat(room, member, text)
-            case Quality():
-                await registry.record(
-                    room, EventKind.QUALITY, member, **message.model_dump(exclude={"type"})
-                )
+            case Quality(peer=peer):
+                details = message.model_dump(exclude={"type", "peer"})
+                await registry.report(room, member, EventKind.QUALITY, peer, **details)
             case Captions(on=on, language=language):
                 await registry.choose_captions(room, member, on, language)
             case Restart(peer=peer):
-                await registry.record(room, EventKind.RESTART, member, peer=peer)
+                await registry.report(room, member, EventKind.RESTART, peer)
             case Open(record_video=record_video):
                 await registry.open(room, member, record_video)
             case Admit(peer=peer):

@@ -106,7 +106,10 @@ class ServerMedia:
         if message["type"] == "candidate":
             peer = self.peer_for(member)
             if peer is not None:
-                await peer.add_candidate(message["candidate"])
+                try:
+                    await peer.add_candidate(message["candidate"])
+                except ValueError as error:
+                    raise RoomError("bad_candidate", f"Unusable candidate: {error}") from None
             return
         await self._hang_up(member)
         attempt = self.attempts[member.peer_id] = self.attempts.get(member.peer_id, 0) + 1
@@ -119,7 +122,7 @@ class ServerMedia:
         self.peers[member.peer_id] = (peer, recording)
         try:
             sdp = await peer.answer(message["sdp"])
-        except (ValueError, RuntimeError) as error:
+        except Exception as error:  # aiortc refuses unusable SDP with assorted exception types
             await self._hang_up(member)
             raise RoomError("bad_offer", f"The offer could not be used: {error}") from None
         except BaseException:

@@ -85,7 +85,8 @@ class TrackRecorder:
         self._closed = False
         self._container: Any = None
         self._stream: Any = None
-        self._first_timestamp: int | None = None
+        self._last_timestamp: int | None = None
+        self._extended = 0  # RTP timestamp since the first frame, unwrapped past 2**32
         self._last_pts = -1
         self.packets_written = 0
 
@@ -94,13 +95,18 @@ class TrackRecorder:
         if self._closed:
             return False
         first = False
-        if self._first_timestamp is None:
+        if self._last_timestamp is None:
             if self.format.kind == "video" and vp8_keyframe_size(data) is None:
                 return False  # a decoder can only start at a key frame
-            self._first_timestamp = timestamp
             first = True
+        else:
+            # RTP timestamps are 32 bits from a random start, so they wrap within hours:
+            # step by the signed 32-bit difference from the previous one (RFC 3550 A.1).
+            step = (timestamp - self._last_timestamp) & 0xFFFF_FFFF
+            self._extended += step - (1 << 32) if step >= 1 << 31 else step
+        self._last_timestamp = timestamp
         with self._lock:
-            self._pending.append((data, timestamp - self._first_timestamp))
+            self._pending.append((data, self._extended))
             if self._scheduled:
                 return first
             self._scheduled = True

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from signaling.admission import Entrant
@@ -26,9 +27,19 @@ CLOSE_ENDED = 4410
 CLOSE_WITHDRAWN = 4412  # the interview was cancelled or rescheduled
 CLOSE_FULL = 4413
 # Browsers send their media to every other party (a mesh): past five, uplinks and CPUs
-# of ordinary laptops give out, so a room holds five people, lobby included.
+# of ordinary laptops give out, so a room seats five: the people on the interview (in
+# the call or not yet) and the guests let in. Guests waiting to be let in take no seat,
+# so they cannot keep out someone invited; at most MAX_WAITING_GUESTS wait at once.
 MAX_PARTIES = 5
+MAX_WAITING_GUESTS = 5
 CLOSE_SLOW = 1013
+# What one person may add to the session record: chat messages per session, and one
+# quality report (or ICE restart) per peer every REPORT_INTERVAL (the page sends one
+# every 10 s).
+MAX_CHAT_MESSAGES = 500
+REPORT_INTERVAL = timedelta(seconds=5)
+
+Person = tuple[int | None, int | None]  # (participant id, user id): the same across reconnects
 
 
 class Connection(Protocol):
@@ -58,7 +69,7 @@ class Member:
     captions: bool = False
 
     @property
-    def person(self) -> tuple[int | None, int | None]:
+    def person(self) -> Person:
         """Who this is across reconnects: (participant id, user id)."""
         return (self.entrant.participant_id, self.entrant.user_id)
 
@@ -153,7 +164,23 @@ class Room:
     opened_at: datetime | None = None
     members: dict[str, Member] = field(default_factory=dict)
     # People let in once stay let in when they reconnect.
-    admitted_people: set[tuple[int | None, int | None]] = field(default_factory=set)
+    admitted_people: set[Person] = field(default_factory=set)
+    # People the host turned away: refused again when they come back.
+    refused_people: set[Person] = field(default_factory=set)
+    # For the caps on what each person adds to the record (see MAX_CHAT_MESSAGES).
+    chat_counts: Counter[Person] = field(default_factory=Counter)
+    last_reports: dict[tuple[Person, str, Person], datetime] = field(default_factory=dict)
+
+    def holds_seat(self, member: Member) -> bool:
+        """Invited people and guests let in count toward MAX_PARTIES; waiting guests not."""
+        return member.entrant.invited or member.admitted or member.person in self.admitted_people
+
+    def no_place_for(self, member: Member, *, joining: bool = True) -> bool:
+        """Whether `member` would take a seat (or a waiting place) there is none left of."""
+        others = [m for m in self.members.values() if m.person != member.person]
+        if self.holds_seat(member) or not joining:
+            return sum(self.holds_seat(m) for m in others) >= MAX_PARTIES
+        return sum(not self.holds_seat(m) for m in others) >= MAX_WAITING_GUESTS
 
     def admitted_members(self) -> list[Member]:
         """Members in the call (past the lobby)."""

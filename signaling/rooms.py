@@ -24,7 +24,8 @@ from signaling.room import (
     CLOSE_REFUSED,
     CLOSE_REPLACED,
     CLOSE_WITHDRAWN,
-    MAX_PARTIES,
+    MAX_CHAT_MESSAGES,
+    REPORT_INTERVAL,
     CaptionHost,
     Lifecycle,
     MediaHost,
@@ -99,7 +100,9 @@ class RoomRegistry:
         """Enter the room: straight in when allowed, else wait in the lobby."""
         if room.state == "ended":
             raise RoomError("ended", "The host has ended this session.")
-        if sum(other.person != member.person for other in room.members.values()) >= MAX_PARTIES:
+        if member.person in room.refused_people:
+            raise RoomError("refused", "The host did not let you into this session.")
+        if room.no_place_for(member):
             raise RoomError(
                 "full", "This session already has five people, the most it can hold.", CLOSE_FULL
             )
@@ -196,6 +199,8 @@ class RoomRegistry:
         """Host: let a waiting person in."""
         self._host_only(host)
         target = self._waiting(room, peer_id)
+        if room.no_place_for(target, joining=False):
+            raise RoomError("full", "The session already has five people; one must leave first.")
         target.admitted = True
         await self.record(room, EventKind.ADMIT, target, by=host.peer_id)
         await self._after_admission(room, target)
@@ -208,6 +213,7 @@ class RoomRegistry:
         if target.entrant.invited:
             raise RoomError("invited", "People on the interview cannot be refused.")
         await self.record(room, EventKind.REFUSE, target, by=host.peer_id)
+        room.refused_people.add(target.person)
         target.send({"type": "refused"})
         await self.remove(room, target)
         target.closing = True
@@ -246,12 +252,33 @@ class RoomRegistry:
     async def set_media(self, room: Room, member: Member, audio: bool, video: bool) -> None:
         """Someone muted or unmuted, or turned their camera on or off."""
         member.audio, member.video = audio, video
+        if not member.admitted:
+            return  # kept for the roster once they are let in; the call does not hear of it
         room.broadcast({"type": "media", "peer": member.peer_id, "audio": audio, "video": video})
+
+    async def report(
+        self, room: Room, member: Member, kind: EventKind, peer: str, **details: Any
+    ) -> None:
+        """Record a quality report or an ICE restart toward another member of the call."""
+        if not member.admitted or room.state != "open":
+            raise RoomError("not_admitted", "Wait until the host lets you in.")
+        target = room.members.get(peer)
+        if target is None or target is member or not target.admitted:
+            raise RoomError("unknown_peer", "There is nobody with that id in the call.")
+        now, key = self.clock(), (member.person, kind.value, target.person)
+        last = room.last_reports.get(key)
+        if last is not None and now - last < REPORT_INTERVAL:
+            raise RoomError("too_frequent", "At most one report per peer every 5 seconds.")
+        room.last_reports[key] = now
+        await self.record(room, kind, member, peer=peer, **details)
 
     async def chat(self, room: Room, member: Member, text: str) -> None:
         """Keep a chat message with the session and show it to everyone in the call."""
         if not member.admitted:
             raise RoomError("not_admitted", "Wait until the host lets you in.")
+        if room.chat_counts[member.person] >= MAX_CHAT_MESSAGES:
+            raise RoomError("chat_limit", f"At most {MAX_CHAT_MESSAGES} chat messages each.")
+        room.chat_counts[member.person] += 1
         at = self.clock()
         async with self.sessionmaker() as session, session.begin():
             row = ChatMessage(

@@ -131,10 +131,16 @@ class ServerPeer:
         return self.pc.localDescription.sdp
 
     async def add_candidate(self, candidate: dict[str, Any] | None) -> None:
-        """A trickled remote candidate (end-of-candidates is implied by aiortc's checks)."""
+        """A trickled remote candidate (end-of-candidates is implied by aiortc's checks).
+
+        Raises ValueError when the candidate line cannot be parsed.
+        """
         if candidate is None or not candidate.get("candidate"):
             return
-        parsed = candidate_from_sdp(candidate["candidate"].removeprefix("candidate:"))
+        try:
+            parsed = candidate_from_sdp(candidate["candidate"].removeprefix("candidate:"))
+        except Exception as error:  # aiortc's parser asserts, indexes and int()s as it goes
+            raise ValueError(f"not an ICE candidate: {error}") from None
         parsed.sdpMid = candidate.get("sdpMid")
         parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
         with contextlib.suppress(ValueError):

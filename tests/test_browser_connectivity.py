@@ -6,10 +6,12 @@ part fails the page says what to do. Also the probe endpoint's refusals.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from aiortc import RTCPeerConnection, RTCSessionDescription
 from playwright.async_api import Browser, Page, Route
 
 from tests.browser import new_context
@@ -55,8 +57,11 @@ async def test_the_check_reaches_the_server_over_signalling_and_media(
         assert await media.get_attribute("data-ok") == "true"
         assert "Test call to the server: connected." in await media.inner_text()
         assert await page.locator("#connectivity-guidance").is_hidden()
-        # The probe peer is still up (it hangs up by itself later), and joining works.
-        assert len(client.app[PROBES].running) == 1
+        # The probe peer hangs up by itself once connected, and joining works.
+        probes = client.app[PROBES]
+        if probes.running:
+            await asyncio.wait(set(probes.running), timeout=5)
+        assert not probes.running
         await page.get_by_label("I understand the session is recorded").check()
         await page.get_by_role("button", name="Join", exact=True).click()
         await page.get_by_text("Waiting for the host to open the session.").wait_for()
@@ -104,3 +109,65 @@ async def test_the_probe_needs_a_pass_and_a_usable_offer(
     response = await client.post(url, json={"offer": "x"})
     assert response.status == 400
     assert len(client.app[PROBES].running) == 0  # nothing was left running
+
+
+async def _data_channel_offer() -> RTCPeerConnection:
+    pc = RTCPeerConnection()
+    pc.createDataChannel("probe")
+    await pc.setLocalDescription(await pc.createOffer())
+    return pc
+
+
+async def test_concurrent_checks_stay_within_the_limits(
+    client: Client, interviews: Interviews
+) -> None:
+    """Sixty checks at once from one person get two peers; with the per-person share
+    lifted (as if from many people) they get exactly the app-wide limit, never more."""
+    a = interviews.a
+    url = f"/api/sessions/{a.interview_id}/probe"
+    await client.post(f"/api/sessions/{a.interview_id}/passes", json={"token": a.tokens["consul"]})
+    offer = await _data_channel_offer()
+    sdp = offer.localDescription.sdp
+    await offer.close()
+    probes = client.app[PROBES]
+    responses = await asyncio.gather(*(client.post(url, json={"sdp": sdp}) for _ in range(60)))
+    statuses = [r.status for r in responses]
+    assert statuses.count(200) == probes.each == 2
+    assert statuses.count(429) == 58
+    assert (await responses[statuses.index(429)].json())["error"]["code"] == "checks_in_progress"
+    assert len(probes.running) == 2
+    await probes.close()
+    probes.each = 100
+    responses = await asyncio.gather(*(client.post(url, json={"sdp": sdp}) for _ in range(60)))
+    statuses = [r.status for r in responses]
+    assert statuses.count(200) == probes.limit == len(probes.running)
+    assert statuses.count(503) == 60 - probes.limit
+
+
+async def test_a_check_hangs_up_once_it_has_connected(
+    client: Client, interviews: Interviews
+) -> None:
+    """A real aiortc peer stands in for the browser: the probe peer closes a moment after
+    the connection is up, not 20 s later, so its slot is free again."""
+    a = interviews.a
+    await client.post(f"/api/sessions/{a.interview_id}/passes", json={"token": a.tokens["consul"]})
+    browser = await _data_channel_offer()
+    try:
+        response = await client.post(
+            f"/api/sessions/{a.interview_id}/probe", json={"sdp": browser.localDescription.sdp}
+        )
+        assert response.status == 200
+        await browser.setRemoteDescription(RTCSessionDescription(**await response.json()))
+        probes = client.app[PROBES]
+        connected = asyncio.Event()
+        browser.on("connectionstatechange", lambda: connected.set())
+        async with asyncio.timeout(10):
+            while browser.connectionState != "connected":
+                connected.clear()
+                await connected.wait()
+            assert len(probes.running) == 1
+            await asyncio.wait(set(probes.running))
+        assert not probes.running
+        assert probes.seconds > 10  # hung up by connecting, not by the 20 s limit
+    finally:
+        await browser.close()

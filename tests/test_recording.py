@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
+from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import av
+import numpy as np
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from signaling.recorder import AUDIO, VIDEO, TrackRecorder
 from signaling.records import recordings
 from tests.test_session_support import (  # noqa: F401 - fixtures
     Interviews,
@@ -175,3 +180,49 @@ def app_rooms_members(app: web.Application, interview_id: int) -> list[Any]:
     from web.keys import ROOMS
 
     return list(app[ROOMS].rooms[interview_id].members.values())
+
+
+def _opus_packets(seconds: float) -> list[bytes]:
+    encoder = av.CodecContext.create("libopus", "w")
+    encoder.sample_rate, encoder.layout, encoder.format = 48_000, "stereo", "s16"
+    tone = (np.sin(np.arange(960) * 2 * np.pi * 440 / 48_000) * 8000).astype(np.int16)
+    packets: list[bytes] = []
+    for i in range(int(seconds * 50)):
+        sound = av.AudioFrame.from_ndarray(
+            np.repeat(tone, 2).reshape(1, -1), format="s16", layout="stereo"
+        )
+        sound.sample_rate, sound.pts = 48_000, i * 960
+        packets += [bytes(p) for p in encoder.encode(sound)]
+    return packets
+
+
+def _vp8_frames(seconds: float) -> list[bytes]:
+    encoder = av.CodecContext.create("libvpx", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = 160, 120, "yuv420p"
+    encoder.time_base, encoder.framerate = Fraction(1, 30), Fraction(30)
+    frames: list[bytes] = []
+    for i in range(int(seconds * 30)):
+        image = np.full((120, 160, 3), (i * 7) % 256, dtype=np.uint8)
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+        frame.pts = i
+        frames += [bytes(p) for p in encoder.encode(frame)]
+    return frames + [bytes(p) for p in encoder.encode(None)]
+
+
+def test_a_recording_continues_past_the_rtp_timestamp_wrap(tmp_path: Path) -> None:
+    """Browsers start RTP timestamps at random and they wrap at 2**32 (about a day of
+    audio at most, an hour or less for many calls): the frames after the wrap are kept.
+    Real Opus and VP8 from PyAV's encoders go through the recorder with timestamps that
+    start three seconds before the wrap, as they would arrive from aiortc."""
+    seconds = 6.0
+    with ThreadPoolExecutor(1) as executor:
+        audio = TrackRecorder(tmp_path / "a.ogg", AUDIO, executor)
+        for i, packet in enumerate(_opus_packets(seconds)):
+            audio.add(packet, (2**32 - 48_000 * 3 + i * 960) % 2**32)
+        video = TrackRecorder(tmp_path / "v.webm", VIDEO, executor)
+        for i, frame in enumerate(_vp8_frames(seconds)):
+            video.add(frame, (2**32 - 90_000 * 3 + i * 3000) % 2**32)
+        audio.close()
+        video.close()
+    assert duration_of(tmp_path / "a.ogg") > seconds - 0.5
+    assert duration_of(tmp_path / "v.webm") > seconds - 0.5

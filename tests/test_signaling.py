@@ -9,11 +9,13 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from interviews import accounts
+from interviews.accounts import Role
 from scheduling.appointments import Participant
 from scheduling.tokens import make_join_token
 from signaling.records import chat_messages, session_events
-from signaling.room import MAX_PARTIES
-from tests.conftest import sign_in
+from signaling.room import MAX_PARTIES, MAX_WAITING_GUESTS
+from tests.conftest import PASSWORD, sign_in
 from tests.test_session_support import (  # noqa: F401 - fixtures
     SECRET,
     Interviews,
@@ -22,6 +24,28 @@ from tests.test_session_support import (  # noqa: F401 - fixtures
     session_settings,
     two_interviews,
 )
+
+
+async def _guests(db: async_sessionmaker[AsyncSession], count: int) -> list[str]:
+    """Emails of `count` new admins: signed-in people who may knock but are not invited."""
+    async with db() as session, session.begin():
+        users = [
+            await accounts.create_user(
+                session,
+                email=f"guest{n}.{id(session)}@example.org",
+                name=f"Guest {n}",
+                role=Role.ADMIN,
+                password=PASSWORD,
+            )
+            for n in range(count)
+        ]
+    return [user.email for user in users]
+
+
+async def _sign_in_anew(client: TestClient[Any, Any], email: str) -> None:
+    """Sign in as someone else (open sockets keep who they were)."""
+    client.session.cookie_jar.clear()
+    await sign_in(client, email)
 
 
 async def test_invited_people_wait_in_the_lobby_until_the_host_opens(
@@ -95,8 +119,13 @@ async def test_host_admits_or_refuses_people_not_on_the_interview(
     await host.send({"type": "refuse", "peer": welcome["peer"]})
     await guest.expect("refused")
     assert await guest.closed() == 4403
+    # A refusal holds: coming back does not put them in the lobby again.
+    again = await connect(client, a.interview_id, None, "Visiting admin", rejoin=True)
+    assert (await again.expect("error"))["code"] == "refused"
+    assert await again.closed() == 4403
 
-    second = await connect(client, a.interview_id, None, "Visiting admin")
+    await _sign_in_anew(client, (await _guests(db, 1))[0])  # someone else knocks: let in
+    second = await connect(client, a.interview_id, None, "Visiting guest")
     peer = (await second.expect("welcome"))["peer"]
     await host.send({"type": "admit", "peer": peer})
     await second.expect("admitted")
@@ -134,6 +163,15 @@ async def test_mute_and_camera_state_reach_everyone(
     a = interviews.a
     host = await joined(client, a, "staff")
     consul = await joined(client, a, "consul")
+    # In the lobby the state is kept, not told to the call: it shows once they are in.
+    await consul.send({"type": "media", "audio": False, "video": False})
+    await host.send({"type": "open"})
+    await consul.expect("admitted")
+    roster = await host.expect("roster", state="open")
+    assert {"peer": consul.peer, "audio": False, "video": False}.items() <= next(
+        p for p in roster["participants"] if p["peer"] == consul.peer
+    ).items()
+    assert not [m for m in host.received if m["type"] == "media"]
     await consul.send({"type": "media", "audio": False, "video": True})
     change = await host.expect("media")
     assert change == {"type": "media", "peer": consul.peer, "audio": False, "video": True}
@@ -231,3 +269,36 @@ async def test_a_session_holds_five_people_and_tells_a_sixth_it_is_full(
     await host.expect("left")
     sixth = await connect(client, a.interview_id, tokens[2], "Extra 2")
     await sixth.expect("welcome")
+
+
+async def test_guests_waiting_in_the_lobby_keep_no_invited_person_out(
+    client: TestClient[Any, Any], interviews: Interviews, db: async_sessionmaker[AsyncSession]
+) -> None:
+    """Five seats: the people on the interview and the guests let in. Guests waiting take
+    none (at most five wait); the host can let guests in only while a seat is free."""
+    a = interviews.a
+    host = await joined(client, a, "staff")
+    await host.send({"type": "open"})
+    emails = await _guests(db, MAX_WAITING_GUESTS + 1)
+    waiting = []
+    for n, email in enumerate(emails[:MAX_WAITING_GUESTS]):
+        await _sign_in_anew(client, email)
+        guest = await connect(client, a.interview_id, None, f"Guest {n}")
+        assert (await guest.expect("welcome"))["admitted"] is False
+        waiting.append(guest)
+    await _sign_in_anew(client, emails[-1])
+    one_too_many = await connect(client, a.interview_id, None, "Guest 5")
+    assert (await one_too_many.expect("error"))["code"] == "full"
+    assert await one_too_many.closed() == 4413
+
+    for role in ("consul", "interpreter"):  # invited people still get in
+        await (await joined(client, a, role)).expect("admitted")
+    roster = await host.latest("roster")
+    guests = [p["peer"] for p in roster["participants"] if p["role"] == "guest"]
+    for peer in guests[:2]:  # five seats taken: host, consul, interpreter and two guests
+        await host.send({"type": "admit", "peer": peer})
+        await host.expect("roster")
+    await host.send({"type": "admit", "peer": guests[2]})
+    assert (await host.expect("error"))["code"] == "full"
+    roster = await host.latest("roster")
+    assert sum(p["admitted"] for p in roster["participants"]) == MAX_PARTIES

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -17,8 +19,10 @@ from signaling.records import session_events
 from tests.conftest import Clock
 from tests.test_session_support import (  # noqa: F401 - fixtures
     Interviews,
+    MediaParticipant,
     connect,
     joined,
+    media_participants,
     session_settings,
     two_interviews,
 )
@@ -172,7 +176,10 @@ async def test_well_formed_messages_over_the_rate_are_dropped_and_a_flood_is_cut
     """docs/signaling.md: 20 a second on average, bursts of 100; extra messages dropped
     unread with at most one `rate_limited` error a second; each drop is a strike."""
     a = interviews.a
+    host = await joined(client, a, "staff")
+    await host.send({"type": "open"})
     consul = await joined(client, a, "consul")
+    await consul.expect("admitted")  # so its media state is told to the call
     started = time.monotonic()
     for _ in range(300):
         await consul.send({"type": "ping"})
@@ -231,3 +238,81 @@ async def test_joining_without_consent_to_recording_is_refused(
     )
     reply = await ws.receive_json(timeout=15)
     assert reply["code"] == "malformed" and "consent_recording" in reply["message"]
+
+
+async def test_a_bad_candidate_or_offer_to_the_server_is_refused_and_the_socket_stays(
+    client: TestClient[Any, Any],
+    interviews: Interviews,
+    participants: list[MediaParticipant],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    a = interviews.a
+    host = await joined(client, a, "staff")
+    await host.send({"type": "open"})
+    await host.expect("admitted")
+    consul = await joined(client, a, "consul")
+    await consul.expect("admitted")
+    participants.append(MediaParticipant(consul, video=False))
+    await participants[0].start()
+    for line in ["garbage", "candidate:1 1 udp notanint 1.2.3.4 5 typ host"]:
+        candidate = {"candidate": line, "sdpMid": "0", "sdpMLineIndex": 0}
+        await consul.send({"type": "candidate", "to": "server", "candidate": candidate})
+        assert (await consul.expect("error"))["code"] == "bad_candidate"
+    bad_offer = (
+        "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio x UDP/TLS/RTP/SAVPF 111\r\n"
+    )
+    await consul.send({"type": "offer", "to": "server", "sdp": bad_offer})
+    assert (await consul.expect("error"))["code"] == "bad_offer"
+    await consul.send({"type": "ping"})
+    await consul.expect("pong")  # still connected, still in the room
+    roster = await host.latest("roster")
+    assert [p["role"] for p in roster["participants"]] == ["staff", "consul"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_only_people_in_the_call_add_reports_and_chat_within_their_caps(
+    client: TestClient[Any, Any],
+    interviews: Interviews,
+    db: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """docs/signaling.md: quality and restart need admission and name someone in the
+    call; one of each per peer every 5 s; at most MAX_CHAT_MESSAGES chat messages each
+    (lowered to 3 here so the test need not send 500)."""
+    a, b = interviews.a, interviews.b
+    host = await joined(client, a, "staff")
+    consul = await joined(client, a, "consul")  # in the lobby
+    for message in (
+        {"type": "quality", "peer": host.peer, "level": "poor"},
+        {"type": "restart", "peer": host.peer},
+    ):
+        await consul.send(message)
+        assert (await consul.expect("error"))["code"] == "not_admitted"
+
+    await host.send({"type": "open"})
+    await consul.expect("admitted")
+    other = await joined(client, b, "staff")
+    for peer in (other.peer, consul.peer, "server"):  # another session's, their own, none
+        await consul.send({"type": "quality", "peer": peer, "level": "poor"})
+        assert (await consul.expect("error"))["code"] == "unknown_peer"
+    await consul.send({"type": "quality", "peer": host.peer, "level": "poor"})
+    await consul.send({"type": "quality", "peer": host.peer, "level": "good"})
+    assert (await consul.expect("error"))["code"] == "too_frequent"
+    clock.advance(seconds=5)
+    await consul.send({"type": "quality", "peer": host.peer, "level": "good"})
+    await consul.send({"type": "restart", "peer": host.peer})
+
+    monkeypatch.setattr("signaling.rooms.MAX_CHAT_MESSAGES", 3)
+    for index in range(4):
+        await consul.send({"type": "chat", "text": f"message {index}"})
+    assert (await consul.expect("error"))["code"] == "chat_limit"
+    await host.latest("chat")
+    assert [m["text"] for m in host.received if m["type"] == "chat"] == [
+        "message 0",
+        "message 1",
+        "message 2",
+    ]
+    async with db() as session:
+        kinds = [e.kind for e in await session_events(session, a.interview_id)]
+    assert kinds.count("quality") == 2 and kinds.count("restart") == 1

@@ -135,6 +135,7 @@ async def test_a_session_ended_by_the_host_gets_a_summary_with_people_chat_and_o
     interviews: Interviews,
     participants: list[MediaParticipant],
     db: async_sessionmaker[AsyncSession],
+    clock: Clock,
 ) -> None:
     a = interviews.a
     host = await joined(client, a, "staff")
@@ -150,10 +151,14 @@ async def test_a_session_ended_by_the_host_gets_a_summary_with_people_chat_and_o
     await _until_recorded(db, a.interview_id, 2)
     await consul.send({"type": "chat", "text": "Can you hear me?"})
     await interpreter.expect("chat")
+    # The page reports every 10 s; one report per peer every 5 s is kept.
     await interpreter.send({"type": "quality", "peer": consul.peer, "level": "poor"})
-    await interpreter.send({"type": "quality", "peer": consul.peer, "level": "good"})
     for _ in range(2):  # the interpreter's link to the consul failed twice and was restarted
         await interpreter.send({"type": "restart", "peer": consul.peer})
+        clock.advance(seconds=10)
+        await interpreter.send({"type": "ping"})
+        await interpreter.expect("pong")
+    await interpreter.send({"type": "quality", "peer": consul.peer, "level": "good"})
     await interpreter.send({"type": "ping"})
     await interpreter.expect("pong")  # the reports are in before the consul saves
     await answer_questionnaire(client, db, a.interview_id)

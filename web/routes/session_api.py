@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from signaling.admission import Entrant, Refused, entrant_from_token
 from signaling.ice import ice_servers, rtc_configuration
-from signaling.probe import TooManyProbes
+from signaling.probe import ProbesInProgress, TooManyProbes
 from signaling.protocol import MAX_MESSAGE_BYTES
 from web.errors import ApiError, invalid
 from web.keys import CLOCK, PROBES, SECRET_KEY, SESSIONMAKER, SETTINGS
@@ -90,7 +90,13 @@ async def probe(request: web.Request) -> web.Response:
         ice_settings(request.app[SETTINGS]), _label(interview_id, entrant), request.app[CLOCK]()
     )
     try:
-        sdp = await request.app[PROBES].answer(configuration, body.sdp)
+        sdp = await request.app[PROBES].answer(
+            configuration, body.sdp, _label(interview_id, entrant)
+        )
+    except ProbesInProgress:
+        raise ApiError(
+            429, "checks_in_progress", "Your connection check is still running; wait for it."
+        ) from None
     except TooManyProbes:
         raise ApiError(503, "busy", "Too many connection checks at once; try again.") from None
     except Exception as error:  # aiortc refuses unusable SDP with assorted exception types
@@ -134,7 +140,7 @@ OPENAPI = {
             "summary": "Connectivity check: answer an SDP offer with a short-lived test peer",
             "responses": {
                 "200": json_ok("The test peer's SDP answer, all candidates included"),
-                **error_responses(400, 401, 403, 404, 415, 503),
+                **error_responses(400, 401, 403, 404, 415, 429, 503),
             },
         }
     },
