@@ -19,7 +19,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pypdf import PdfReader
 
 from interviews.export_pdf import pages_sha256
-from interviews.exports import RECORD_FORMAT, RECORD_NAME, VTT_NOTE, content_sha256, record_span
+from interviews.exports import (
+    RECORD_FORMAT,
+    RECORD_NAME,
+    VTT_NOTE,
+    content_sha256,
+    embedded_json,
+    record_span,
+)
 from interviews.seal import (
     SEAL_FORMAT,
     canonical_bytes,
@@ -34,11 +41,33 @@ class RecordUnreadable(ValueError):
     """The file holds no sealed record we can read; the message says why."""
 
 
+# Everything a record may hold: anything else is not covered by a signature, and in an HTML
+# export it could close the script element and show forged text around a valid seal.
+_RECORD_KEYS = frozenset({"format", "summary", "seal", "export"})
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a repeated key (json.loads would keep the last one, so a
+    reader and this check could see different values)."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _DuplicateKey(key)
+        found[key] = value
+    return found
+
+
 def _parse(text: str | bytes, where: str) -> dict[str, Any]:
     try:
-        record = json.loads(text)
+        record = json.loads(text, object_pairs_hook=_unique_keys)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise RecordUnreadable(f"the {where} is not valid JSON ({error})") from None
+    except _DuplicateKey as error:
+        raise RecordUnreadable(f"the {where} repeats the key {error}") from None
     if (
         not isinstance(record, dict)
         or record.get("format") != RECORD_FORMAT
@@ -46,6 +75,9 @@ def _parse(text: str | bytes, where: str) -> dict[str, Any]:
         or not isinstance(record.get("seal"), dict)
     ):
         raise RecordUnreadable(f"the {where} is not a {RECORD_FORMAT} record")
+    extra = sorted(set(record) - _RECORD_KEYS)
+    if extra:
+        raise RecordUnreadable(f"the {where} has keys a record never has: {', '.join(extra)}")
     return record
 
 
@@ -86,7 +118,13 @@ def read_record(data: bytes) -> Export:
         if fmt == "vtt":
             raise RecordUnreadable(f"the WebVTT file has no NOTE {VTT_NOTE} block")
         raise RecordUnreadable("no sealed record found: not a consulink PDF, HTML, WebVTT or JSON")
-    record = _parse(text[span[0] : span[1]], f"{fmt.upper()} file's record")
+    where = f"{fmt.upper()} file's record"
+    record = _parse(text[span[0] : span[1]], where)
+    # The record's JSON is outside what the export signature covers: it must be exactly what
+    # the exporter writes, so nothing can hide in it (a browser also ends the script element
+    # at "</SCRIPT>", which the exporter's escaping never writes).
+    if text[span[0] : span[1]] != embedded_json(record):
+        raise RecordUnreadable(f"the {where} is not written as consulink writes it (altered)")
     return Export(fmt, record, content_sha256(fmt, text))
 
 

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pypdf import PdfReader, PdfWriter
 
 from interviews.export_pdf import render_pdf
-from interviews.exports import render_html, render_json, render_vtt, seal_summary
+from interviews.exports import record_span, render_html, render_json, render_vtt, seal_summary
 from interviews.pdf_layout import find_fonts
 from interviews.seal import load_or_create_signing_key, public_key_b64, public_key_pem
 from interviews.verify import verify_export
@@ -224,3 +224,70 @@ def test_cli_verify_exit_codes_and_messages(
     assert main([*plain, "--recordings", str(elsewhere / "none")]) == 2
     assert main([*base, str(out / "missing.json")]) == 2
     assert not (elsewhere / "signing.key").exists()  # verifying never mints a key
+
+
+_FORGED = (
+    "</SCRIPT><style>body>*:not(.forged){display:none!important}</style>"
+    "<h1 class=forged>Identity: NOT CONFIRMED</h1><script>"
+)
+
+
+def _replace_record(data: bytes, fmt: str, json_text: str) -> bytes:
+    text = data.decode()
+    span = record_span(fmt, text)
+    assert span is not None
+    return (text[: span[0]] + json_text + text[span[1] :]).encode()
+
+
+def test_an_html_record_cannot_carry_markup_that_shows_forged_text(data_dir: Path) -> None:
+    """The record's JSON is outside the export signature. "</SCRIPT>" in it (a browser ends
+    the script element there, whatever the case) would show forged text beside a valid seal:
+    in a key no record has, or in one a signature does not cover."""
+    record, key = _record(data_dir)
+    html = _exports(record, key)["html"]
+    span = record_span("html", html.decode())
+    assert span is not None
+    embedded = json.loads(html.decode()[span[0] : span[1]])
+    extra = {**embedded, "zz": _FORGED}
+    report = verify_export(
+        _replace_record(html, "html", json.dumps(extra, ensure_ascii=False)),
+        [key.public_key()],
+        data_dir,
+    )
+    assert report.problems == [
+        "record unreadable: the HTML file's record has keys a record never has: zz"
+    ]
+    embedded["seal"]["zz"] = _FORGED
+    report = verify_export(
+        _replace_record(html, "html", json.dumps(embedded, ensure_ascii=False)),
+        [key.public_key()],
+        data_dir,
+    )
+    assert report.problems == [
+        "record unreadable: the HTML file's record is not written as consulink writes it (altered)"
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["html", "vtt"])
+def test_an_embedded_record_must_be_exactly_as_written(data_dir: Path, fmt: str) -> None:
+    record, key = _record(data_dir)
+    data = _exports(record, key)[fmt]
+    text = data.decode()
+    span = record_span(fmt, text)
+    assert span is not None
+    respaced = text[span[0] : span[1]].replace('{"export":', '{"export": ', 1)
+    assert respaced != text[span[0] : span[1]]
+    report = verify_export(_replace_record(data, fmt, respaced), [key.public_key()], data_dir)
+    assert report.problems == [
+        f"record unreadable: the {fmt.upper()} file's record is not written as consulink"
+        " writes it (altered)"
+    ]
+
+
+def test_a_json_record_with_a_repeated_key_is_refused(data_dir: Path) -> None:
+    """A reader may take the first "summary" and the checker the last: refuse both."""
+    record, key = _record(data_dir)
+    data = render_json(record)
+    forged = b'{"summary": {"outcome": {"identity": "not_confirmed"}},' + data.lstrip()[1:]
+    report = verify_export(forged, [key.public_key()], data_dir)
+    assert report.problems == ["record unreadable: the JSON file repeats the key summary"]
