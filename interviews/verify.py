@@ -18,7 +18,6 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pypdf import PdfReader
 
-from interviews.export_pdf import pages_sha256
 from interviews.exports import (
     RECORD_FORMAT,
     RECORD_NAME,
@@ -27,6 +26,7 @@ from interviews.exports import (
     embedded_json,
     record_span,
 )
+from interviews.pdf_seal import layout_sha256, layouts_of, pages_sha256, refusals
 from interviews.seal import (
     SEAL_FORMAT,
     canonical_bytes,
@@ -88,6 +88,8 @@ class Export:
     format: str
     record: dict[str, Any]
     content_sha256: str | None  # None for JSON, whose content is the record itself
+    layout_sha256: str | None = None  # PDF only: its pages' boxes, rotation and fonts
+    refusals: tuple[str, ...] = ()  # PDF only: what a consulink PDF never holds
 
 
 def read_record(data: bytes) -> Export:
@@ -100,12 +102,14 @@ def read_record(data: bytes) -> Export:
             for page in reader.pages:
                 stream = page.get_contents()
                 contents.append(stream.get_data() if stream is not None else b"")
+            layout = layout_sha256(layouts_of(reader))
+            refused = tuple(refusals(data, reader))
         except Exception as error:  # any damage pypdf trips on: untrusted bytes
             raise RecordUnreadable(f"the PDF cannot be read ({error!r})") from None
         if not found:
             raise RecordUnreadable(f"the PDF has no {RECORD_NAME} attachment")
         record = _parse(found[0], "PDF's attached record")
-        return Export("pdf", record, pages_sha256(contents))
+        return Export("pdf", record, pages_sha256(contents), layout, refused)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -155,6 +159,13 @@ def _check_export(export: Export, trusted: Sequence[Ed25519PublicKey], report: R
             if what == "pages"
             else f"export changed: the {export.format.upper()} file's text is not what was sealed"
         )
+    if export.format == "pdf" and "layout_sha256" not in signed:
+        report.problems.append("export: no signature over this PDF's page layout")
+    elif export.format == "pdf" and signed["layout_sha256"] != export.layout_sha256:
+        report.problems.append(
+            "export changed: the PDF's page boxes, rotation or fonts are not what was sealed"
+        )
+    report.problems.extend(export.refusals)
     check = check_signature(signed, trusted)
     bound = signed.get("seal_signature") == export.record["seal"].get("signature")
     if not check.valid or not bound:
