@@ -3,28 +3,26 @@
 Fonts and layout (any script, shaped where needed) live in interviews.pdf_layout. The
 record (summary + seal) is embedded uncompressed as ``consulink-record.json`` so
 `consulink records verify` reads it back, the seal's digests are printed on the last
-page for a reader holding paper, and the pages' content streams are signed (the record's
-"export" part). CPU work: call it in an executor.
+page for a reader holding paper, and the pages' content streams and layout are signed
+(the record's "export" part; interviews.pdf_seal says what it covers). CPU work: call it
+in an executor.
 """
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pypdf import PdfReader
 
 from interviews.export_labels import Labels, clock, country_name, duration, language_name, when
 from interviews.exports import RECORD_NAME, transcript_translations
 from interviews.pdf_layout import PdfFonts, Writer, new_pdf
-from interviews.seal import seal_digest, sha256_hex, sign_export
-
-
-def pages_sha256(contents: Sequence[bytes]) -> str:
-    """SHA-256 over a PDF's page content streams (decoded), each prefixed by its length:
-    what the export signature of a PDF covers."""
-    return sha256_hex(b"".join(len(c).to_bytes(8, "big") + c for c in contents))
+from interviews.pdf_seal import fpdf_layouts, layout_sha256, layouts_of, pages_sha256
+from interviews.seal import seal_digest, sign_export
 
 
 def render_pdf(
@@ -158,8 +156,11 @@ def render_pdf(
     contents = [page.contents for page in pdf.pages.values()]
     if not all(isinstance(c, bytearray) for c in contents):  # fpdf2 changed how it works
         raise RuntimeError("fpdf2 finalised the pages before their digest was taken")
-    digest = pages_sha256([bytes(c) for c in contents if isinstance(c, bytearray)])
-    sealed = {**record, "export": sign_export(seal, "pdf", digest, key)}
+    streams = [bytes(c) for c in contents if isinstance(c, bytearray)]
+    digest = pages_sha256(streams)
+    layouts = fpdf_layouts(pdf, streams)
+    export = sign_export(seal, "pdf", digest, key, layout_sha256=layout_sha256(layouts))
+    sealed = {**record, "export": export}
     # Uncompressed so the attachment is the record's bytes as they are: a changed byte
     # in the file is a changed byte in the summary, which verification names.
     pdf.embed_file(
@@ -169,4 +170,8 @@ def render_pdf(
         desc="consulink sealed record: summary and seal",
         compress=False,
     )
-    return bytes(pdf.output())
+    data = bytes(pdf.output())
+    # The layout was read from fpdf2's objects; verification reads the file with pypdf.
+    if layouts_of(PdfReader(io.BytesIO(data))) != layouts:
+        raise RuntimeError("the PDF's pages are not laid out as signed (fpdf2 or pypdf changed)")
+    return data

@@ -66,6 +66,18 @@ def _reason(text: str) -> str:
     return reason
 
 
+async def lock_case_holds(session: AsyncSession, case_id: int) -> None:
+    """Take the case row's lock until the transaction ends: setting or clearing a hold and
+    retention deleting something of the case then happen one after the other, so a hold
+    that commits is seen by any deletion that has not yet read the holds. PostgreSQL
+    only: on SQLite retention's transaction begins IMMEDIATE (scheduling.writes.WriteGate),
+    holding the database's write lock from before it reads the holds to its commit."""
+    if session.get_bind().dialect.name == "postgresql":
+        # NO KEY UPDATE: conflicts with itself, not with rows being added to the case.
+        lock = select(Case.id).where(Case.id == case_id).with_for_update(key_share=True)
+        await session.execute(lock)
+
+
 async def active_hold(session: AsyncSession, case_id: int) -> LegalHold | None:
     """The case's active hold, if any."""
     found: LegalHold | None = await session.scalar(
@@ -112,6 +124,7 @@ async def set_hold(
 ) -> LegalHold:
     """Put the case on hold (409 if it already is); audited. The caller checked permission."""
     text = _reason(reason)
+    await lock_case_holds(session, case.id)
     if await active_hold(session, case.id) is not None:
         raise HoldError("This case is already on legal hold.", status=409, field="case")
     hold = LegalHold(
@@ -128,6 +141,7 @@ async def clear_hold(
 ) -> LegalHold:
     """Release the case's hold (409 if there is none); audited. The caller checked permission."""
     text = _reason(reason)
+    await lock_case_holds(session, case.id)
     hold = await active_hold(session, case.id)
     if hold is None:
         raise HoldError("This case is not on legal hold.", status=409, field="case")

@@ -3,24 +3,30 @@
 Tracks are files as the server recorded them (signaling/recorder.py): one per participant,
 kind and connection attempt (a reconnect starts a new file), each with its offset from the
 session's opening. The page plays them on one timeline that starts at the opening; the
-transcript's times are on the same timeline. Every playback is audited by the caller.
+transcript's times are on the same timeline. Every playback is audited: the page by the
+caller, each track's file by `audit_track_fetch`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from interviews.access import Action, Actor, authorize
 from interviews.accounts import User
+from interviews.audit import AuditEvent, record
 from interviews.case_access import load_case
 from interviews.cases import Case
 from interviews.webvtt import Cue
 from scheduling.appointments import Interview, Participant
 from signaling.records import Recording, recordings
 from signaling.transcripts import TranscriptLine, transcript
+
+# A track fetched again by the same person within this long is the same play (seeks).
+PLAY_AUDIT_WINDOW = timedelta(minutes=10)
 
 
 class PlaybackNotFound(LookupError):
@@ -140,3 +146,36 @@ async def recorded_interviews(session: AsyncSession, case_id: int) -> list[tuple
         .order_by(Interview.starts_at.desc())
     )
     return [(interview, int(count)) for interview, count in rows.all()]
+
+
+async def audit_track_fetch(
+    session: AsyncSession, actor: Actor, row: Recording, *, now: datetime, remote: str = ""
+) -> bool:
+    """Audit `actor` fetching a track's file (recording.play), whatever byte range they ask
+    for, unless they fetched it within PLAY_AUDIT_WINDOW: a player's seeks and continued
+    downloads add no rows, a download from any offset is never unrecorded. True when a row
+    was written."""
+    recent = await session.scalar(
+        select(AuditEvent.id)
+        .where(
+            AuditEvent.target_type == "recording",
+            AuditEvent.target_id == str(row.id),
+            AuditEvent.action == "recording.play",
+            AuditEvent.user_id == actor.user_id,
+            AuditEvent.at > now - PLAY_AUDIT_WINDOW,
+        )
+        .limit(1)
+    )
+    if recent is not None:
+        return False
+    await record(
+        session,
+        "recording.play",
+        actor=actor,
+        target_type="recording",
+        target_id=row.id,
+        remote=remote,
+        details={"interview_id": row.interview_id, "kind": row.kind},
+        now=now,
+    )
+    return True

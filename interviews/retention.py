@@ -28,7 +28,7 @@ from interviews.audit import record
 from interviews.cases import CLOSED_STATUSES, Case, CaseStatusChange
 from interviews.document_store import DocumentStore
 from interviews.documents import Document
-from interviews.legal_holds import LegalHold
+from interviews.legal_holds import LegalHold, lock_case_holds
 from interviews.retention_policy import (
     CaseCategory,
     RetainedKind,
@@ -314,6 +314,7 @@ async def _delete_one(
 ) -> bool:
     """Delete one item and audit it, unless it is already gone or its case is now held."""
     async with transaction() as session:
+        await lock_case_holds(session, item.case_id)  # a hold committing now waits, or is seen
         if item.case_id in await _held_cases(session):
             return False
         if not await DELETERS[item.kind](session, item, storage):

@@ -193,15 +193,21 @@ def make_seal(
 
 
 def sign_export(
-    seal: Mapping[str, Any], fmt: str, content_sha256: str, key: Ed25519PrivateKey
+    seal: Mapping[str, Any],
+    fmt: str,
+    content_sha256: str,
+    key: Ed25519PrivateKey,
+    *,
+    layout_sha256: str | None = None,
 ) -> dict[str, Any]:
     """A signature over an export's own content (all but its embedded record), bound to
     the seal: it catches an edit to the printed or displayed text, which the seal over
-    the summary alone would not."""
+    the summary alone would not. A PDF's also covers its pages' layout (pdf_seal)."""
     public = key.public_key()
     export: dict[str, Any] = {
         "format": fmt,
         "content_sha256": content_sha256,
+        **({"layout_sha256": layout_sha256} if layout_sha256 is not None else {}),
         "seal_signature": seal["signature"],
         "key_id": key_id(public),
         "public_key": public_key_b64(public),

@@ -1,10 +1,10 @@
 """Who may see an interview's summary, record its outcome and acknowledge a version.
 
 Rules (interviews.access holds the role table): the consuls of the interview's
-consulate and the staff of its facility read the summary (admins too); only a consul of
-that consulate records the outcome; a version is acknowledged once for each side, by a
-consul or staff member of that side who *took part* — invited to the interview, or let
-into its session. Everyone else gets Forbidden.
+consulate while its case is shared with them (a revoked share ends access) and the staff
+of its facility read the summary (admins too); only such a consul records the outcome; a
+version is acknowledged once for each side, by a consul or staff member of that side who
+*took part* — invited to the interview, or let into its session. Everyone else gets Forbidden.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from interviews.access import Action, Actor, Forbidden, authorize
 from interviews.accounts import Role
 from interviews.audit import record
+from interviews.case_access import load_case
 from interviews.summaries import Party, SummaryAcknowledgement, SummaryVersion
 from scheduling.appointments import Interview, ParticipantRole
 from scheduling.booking_rules import InterviewNotFound
@@ -45,6 +46,9 @@ async def load_interview(
     authorize(
         checked, action, consulate_id=interview.consulate_id, facility_id=interview.facility_id
     )
+    if checked.role is Role.CONSUL:
+        # A consul sees a case, and so its interviews' records, only while it is shared.
+        await load_case(session, checked, interview.case_id, action)
     return interview
 
 

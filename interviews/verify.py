@@ -18,8 +18,15 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pypdf import PdfReader
 
-from interviews.export_pdf import pages_sha256
-from interviews.exports import RECORD_FORMAT, RECORD_NAME, VTT_NOTE, content_sha256, record_span
+from interviews.exports import (
+    RECORD_FORMAT,
+    RECORD_NAME,
+    VTT_NOTE,
+    content_sha256,
+    embedded_json,
+    record_span,
+)
+from interviews.pdf_seal import layout_sha256, layouts_of, pages_sha256, refusals
 from interviews.seal import (
     SEAL_FORMAT,
     canonical_bytes,
@@ -34,11 +41,33 @@ class RecordUnreadable(ValueError):
     """The file holds no sealed record we can read; the message says why."""
 
 
+# Everything a record may hold: anything else is not covered by a signature, and in an HTML
+# export it could close the script element and show forged text around a valid seal.
+_RECORD_KEYS = frozenset({"format", "summary", "seal", "export"})
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a repeated key (json.loads would keep the last one, so a
+    reader and this check could see different values)."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _DuplicateKey(key)
+        found[key] = value
+    return found
+
+
 def _parse(text: str | bytes, where: str) -> dict[str, Any]:
     try:
-        record = json.loads(text)
+        record = json.loads(text, object_pairs_hook=_unique_keys)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise RecordUnreadable(f"the {where} is not valid JSON ({error})") from None
+    except _DuplicateKey as error:
+        raise RecordUnreadable(f"the {where} repeats the key {error}") from None
     if (
         not isinstance(record, dict)
         or record.get("format") != RECORD_FORMAT
@@ -46,6 +75,9 @@ def _parse(text: str | bytes, where: str) -> dict[str, Any]:
         or not isinstance(record.get("seal"), dict)
     ):
         raise RecordUnreadable(f"the {where} is not a {RECORD_FORMAT} record")
+    extra = sorted(set(record) - _RECORD_KEYS)
+    if extra:
+        raise RecordUnreadable(f"the {where} has keys a record never has: {', '.join(extra)}")
     return record
 
 
@@ -56,6 +88,8 @@ class Export:
     format: str
     record: dict[str, Any]
     content_sha256: str | None  # None for JSON, whose content is the record itself
+    layout_sha256: str | None = None  # PDF only: its pages' boxes, rotation and fonts
+    refusals: tuple[str, ...] = ()  # PDF only: what a consulink PDF never holds
 
 
 def read_record(data: bytes) -> Export:
@@ -68,12 +102,14 @@ def read_record(data: bytes) -> Export:
             for page in reader.pages:
                 stream = page.get_contents()
                 contents.append(stream.get_data() if stream is not None else b"")
+            layout = layout_sha256(layouts_of(reader))
+            refused = tuple(refusals(data, reader))
         except Exception as error:  # any damage pypdf trips on: untrusted bytes
             raise RecordUnreadable(f"the PDF cannot be read ({error!r})") from None
         if not found:
             raise RecordUnreadable(f"the PDF has no {RECORD_NAME} attachment")
         record = _parse(found[0], "PDF's attached record")
-        return Export("pdf", record, pages_sha256(contents))
+        return Export("pdf", record, pages_sha256(contents), layout, refused)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -86,7 +122,13 @@ def read_record(data: bytes) -> Export:
         if fmt == "vtt":
             raise RecordUnreadable(f"the WebVTT file has no NOTE {VTT_NOTE} block")
         raise RecordUnreadable("no sealed record found: not a consulink PDF, HTML, WebVTT or JSON")
-    record = _parse(text[span[0] : span[1]], f"{fmt.upper()} file's record")
+    where = f"{fmt.upper()} file's record"
+    record = _parse(text[span[0] : span[1]], where)
+    # The record's JSON is outside what the export signature covers: it must be exactly what
+    # the exporter writes, so nothing can hide in it (a browser also ends the script element
+    # at "</SCRIPT>", which the exporter's escaping never writes).
+    if text[span[0] : span[1]] != embedded_json(record):
+        raise RecordUnreadable(f"the {where} is not written as consulink writes it (altered)")
     return Export(fmt, record, content_sha256(fmt, text))
 
 
@@ -117,6 +159,13 @@ def _check_export(export: Export, trusted: Sequence[Ed25519PublicKey], report: R
             if what == "pages"
             else f"export changed: the {export.format.upper()} file's text is not what was sealed"
         )
+    if export.format == "pdf" and "layout_sha256" not in signed:
+        report.problems.append("export: no signature over this PDF's page layout")
+    elif export.format == "pdf" and signed["layout_sha256"] != export.layout_sha256:
+        report.problems.append(
+            "export changed: the PDF's page boxes, rotation or fonts are not what was sealed"
+        )
+    report.problems.extend(export.refusals)
     check = check_signature(signed, trusted)
     bound = signed.get("seal_signature") == export.record["seal"].get("signature")
     if not check.valid or not bound:

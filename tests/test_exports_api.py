@@ -1,9 +1,10 @@
 """Export downloads over the API: each format sealed and audited, the public key published
 to anyone, and refusals (another consulate, the interpreter, no sign-in, no such version,
-no font) that change nothing."""
+no font, a revoked share) that change nothing."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interviews.audit import AuditEvent
+from interviews.outcomes import InterviewOutcome
 from interviews.seal import load_public_key, read_signing_key
+from interviews.sharing import active_share, revoke_share
+from interviews.summaries import SummaryAcknowledgement
 from interviews.verify import verify_export
+from scheduling.appointments import Interview
 from tests.conftest import sign_in
 from tests.test_cases_support import bearer
 from tests.test_session_support import (  # noqa: F401 - fixtures
@@ -148,3 +153,51 @@ async def test_the_summary_page_links_each_export(
     for fmt in FORMATS:
         assert f'href="/api/interviews/{interview_id}/summary/versions/1/exports/{fmt}"' in page
     assert 'href="/api/records/public-key"' in page
+
+
+async def test_a_consul_whose_share_was_revoked_loses_the_summary_exports_and_outcome(
+    client: TestClient[Any, Any], interviews: Interviews, db: async_sessionmaker[AsyncSession]
+) -> None:
+    """Recording an asylum claim revokes the case's shares; from then on the consul of the
+    interview's consulate may not read its records, nor record or acknowledge anything."""
+    interview_id = await _summarised(client, interviews)
+    async with db() as session, session.begin():
+        interview = await session.get(Interview, interview_id)
+        assert interview is not None
+        share = await active_share(session, interview.case_id, interview.consulate_id)
+        assert share is not None
+        await revoke_share(session, share, "asylum claim", actor=None, now=datetime.now(UTC))
+    before = await _records_audited(db)
+    consul = await bearer(db, "consul.in@example.org")
+    base = f"/api/interviews/{interview_id}"
+    for path in (
+        f"{base}/summary",
+        f"{base}/summary/versions",
+        f"{base}/summary/exports/json",
+        f"{base}/summary/versions/1/exports/pdf",
+        f"{base}/outcome",
+    ):
+        assert (await client.get(path, headers=consul)).status == 403, path
+    outcome = {
+        "identity": "not_confirmed",
+        "nationality": "not_confirmed",
+        "travel_document": "refuse",
+    }
+    put = await client.put(f"{base}/outcome", json=outcome, headers=consul)
+    assert put.status == 403, await put.text()
+    ack = await client.post(f"{base}/summary/versions/1/acknowledgements", headers=consul)
+    assert ack.status == 403, await ack.text()
+    await sign_in(client, "consul.in@example.org")
+    for page in (f"/interviews/{interview_id}/summary", f"/interviews/{interview_id}/outcome"):
+        assert (await client.get(page)).status == 403, page
+    async with db() as session:
+        assert await session.scalar(select(func.count()).select_from(InterviewOutcome)) == 0
+        assert await session.scalar(select(func.count()).select_from(SummaryAcknowledgement)) == 0
+    assert await _records_audited(db) == before
+
+
+async def _records_audited(db: async_sessionmaker[AsyncSession]) -> int:
+    async with db() as session:
+        # Refusals and sign-ins are audited too (auth.*); the records' own actions are not.
+        query = select(func.count()).where(AuditEvent.action.not_like("auth.%"))
+        return await session.scalar(query) or 0

@@ -178,6 +178,45 @@ async def test_entitled_people_play_each_track_by_range_and_every_playback_is_au
     assert "Me llamo Test Person" in captions[0].text
 
 
+async def test_a_download_from_any_offset_is_audited_and_seeks_within_ten_minutes_are_not(
+    client: TestClient[Any, Any],
+    interviews: Interviews,
+    participants: list[MediaParticipant],
+    db: async_sessionmaker[AsyncSession],
+    clock: Clock,
+) -> None:
+    """Whoever takes a track's bytes is in the audit log, whatever range they ask for (a
+    suffix range as long as the file, or everything but the first byte); a player seeking
+    in a track it already fetched adds no rows until ten minutes have passed."""
+    rows = await record_session(client, interviews, participants, db, video=False)
+    track = rows[0]
+    url = f"/api/recordings/{track.id}/media"
+    size = (client.app[SETTINGS].data_dir / "recordings" / track.path).stat().st_size
+    await act_as(client, "staff@example.org")
+    whole = await client.get(url, headers={"Range": "bytes=-999999999"})
+    assert whole.status in (200, 206) and len(await whole.read()) == size
+    assert await audit_count(db, "recording.play") == 1
+    seek = await client.get(url, headers={"Range": f"bytes={size // 2}-"})
+    assert seek.status == 206
+    assert await audit_count(db, "recording.play") == 1
+
+    await act_as(client, "consul.in@example.org")
+    rest = await client.get(url, headers={"Range": "bytes=1-"})
+    assert rest.status == 206 and len(await rest.read()) == size - 1
+    assert await audit_count(db, "recording.play") == 2
+    clock.advance(minutes=11)
+    again = await client.get(url, headers={"Range": f"bytes={size // 2}-"})
+    assert again.status == 206
+    assert await audit_count(db, "recording.play") == 3
+    async with db() as session:
+        who = await session.scalars(
+            select(AuditEvent.user_name)
+            .where(AuditEvent.action == "recording.play")
+            .order_by(AuditEvent.id)
+        )
+        assert len(set(who)) == 2
+
+
 async def test_others_are_refused_and_missing_things_are_404(
     client: TestClient[Any, Any],
     interviews: Interviews,

@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pypdf import PdfReader, PdfWriter
+from pypdf.annotations import FreeText
+from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 
 from interviews.export_pdf import render_pdf
-from interviews.exports import render_html, render_json, render_vtt, seal_summary
+from interviews.exports import record_span, render_html, render_json, render_vtt, seal_summary
 from interviews.pdf_layout import find_fonts
 from interviews.seal import load_or_create_signing_key, public_key_b64, public_key_pem
 from interviews.verify import verify_export
@@ -224,3 +226,136 @@ def test_cli_verify_exit_codes_and_messages(
     assert main([*plain, "--recordings", str(elsewhere / "none")]) == 2
     assert main([*base, str(out / "missing.json")]) == 2
     assert not (elsewhere / "signing.key").exists()  # verifying never mints a key
+
+
+_FORGED = (
+    "</SCRIPT><style>body>*:not(.forged){display:none!important}</style>"
+    "<h1 class=forged>Identity: NOT CONFIRMED</h1><script>"
+)
+
+
+def _replace_record(data: bytes, fmt: str, json_text: str) -> bytes:
+    text = data.decode()
+    span = record_span(fmt, text)
+    assert span is not None
+    return (text[: span[0]] + json_text + text[span[1] :]).encode()
+
+
+def test_an_html_record_cannot_carry_markup_that_shows_forged_text(data_dir: Path) -> None:
+    """The record's JSON is outside the export signature. "</SCRIPT>" in it (a browser ends
+    the script element there, whatever the case) would show forged text beside a valid seal:
+    in a key no record has, or in one a signature does not cover."""
+    record, key = _record(data_dir)
+    html = _exports(record, key)["html"]
+    span = record_span("html", html.decode())
+    assert span is not None
+    embedded = json.loads(html.decode()[span[0] : span[1]])
+    extra = {**embedded, "zz": _FORGED}
+    report = verify_export(
+        _replace_record(html, "html", json.dumps(extra, ensure_ascii=False)),
+        [key.public_key()],
+        data_dir,
+    )
+    assert report.problems == [
+        "record unreadable: the HTML file's record has keys a record never has: zz"
+    ]
+    embedded["seal"]["zz"] = _FORGED
+    report = verify_export(
+        _replace_record(html, "html", json.dumps(embedded, ensure_ascii=False)),
+        [key.public_key()],
+        data_dir,
+    )
+    assert report.problems == [
+        "record unreadable: the HTML file's record is not written as consulink writes it (altered)"
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["html", "vtt"])
+def test_an_embedded_record_must_be_exactly_as_written(data_dir: Path, fmt: str) -> None:
+    record, key = _record(data_dir)
+    data = _exports(record, key)[fmt]
+    text = data.decode()
+    span = record_span(fmt, text)
+    assert span is not None
+    respaced = text[span[0] : span[1]].replace('{"export":', '{"export": ', 1)
+    assert respaced != text[span[0] : span[1]]
+    report = verify_export(_replace_record(data, fmt, respaced), [key.public_key()], data_dir)
+    assert report.problems == [
+        f"record unreadable: the {fmt.upper()} file's record is not written as consulink"
+        " writes it (altered)"
+    ]
+
+
+def test_a_json_record_with_a_repeated_key_is_refused(data_dir: Path) -> None:
+    """A reader may take the first "summary" and the checker the last: refuse both."""
+    record, key = _record(data_dir)
+    data = render_json(record)
+    forged = b'{"summary": {"outcome": {"identity": "not_confirmed"}},' + data.lstrip()[1:]
+    report = verify_export(forged, [key.public_key()], data_dir)
+    assert report.problems == ["record unreadable: the JSON file repeats the key summary"]
+
+
+_LAYOUT_CHANGED = "export changed: the PDF's page boxes, rotation or fonts are not what was sealed"
+
+
+def _edited_pdf(data: bytes, edit: str) -> bytes:
+    """The export changed with pypdf as an editor would: a note drawn over page 1, page 1
+    cropped to its lower half, a font name added to page 1, or one more revision appended
+    that changes only the document's title."""
+    note = FreeText(
+        text="IDENTITY NOT CONFIRMED", rect=(50, 500, 550, 800), font_size="20pt",
+        background_color="ffffff", border_color="ff0000",
+    )  # fmt: skip
+    if edit == "revision":
+        writer = PdfWriter(io.BytesIO(data), incremental=True)
+        writer.add_metadata({"/Title": "Forged"})
+    else:
+        writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+        page = writer.pages[0]
+        if edit == "annotation":
+            writer.add_annotation(page_number=0, annotation=note)
+        elif edit == "cropbox":
+            page.cropbox.upper_right = (page.mediabox.right, page.mediabox.top / 2)
+        elif edit == "font":
+            fonts = page["/Resources"].get_object()["/Font"].get_object()
+            fonts[NameObject("/F99")] = next(iter(fonts.values()))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        ("annotation", "export changed: the PDF has /Annots (added after export)"),
+        ("cropbox", _LAYOUT_CHANGED),
+        ("font", _LAYOUT_CHANGED),
+        ("revision", "export changed: the PDF was updated after export (2 revisions)"),
+    ],
+)  # fmt: skip
+def test_a_pdf_changed_beyond_its_page_text_is_named(
+    data_dir: Path, edit: str, problem: str
+) -> None:
+    """The pages' content streams are untouched: what a viewer shows still changed."""
+    record, key = _record(data_dir)
+    data = _exports(record, key)["pdf"]
+    assert verify_export(data, [key.public_key()], data_dir).ok
+    edited = _edited_pdf(data, edit)
+    if edit == "revision":
+        assert edited.startswith(data)  # the signed file is still there, unchanged
+    report = verify_export(edited, [key.public_key()], data_dir)
+    assert report.problems == [problem]
+
+
+def test_a_pdf_that_acts_when_opened_is_refused(data_dir: Path) -> None:
+    record, key = _record(data_dir)
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(_exports(record, key)["pdf"])))
+    script = {NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("1")}
+    writer.root_object[NameObject("/OpenAction")] = DictionaryObject(script)
+    out = io.BytesIO()
+    writer.write(out)
+    report = verify_export(out.getvalue(), [key.public_key()], data_dir)
+    assert report.problems == [
+        f"export changed: the PDF has {key} (added after export)"
+        for key in ("/JS", "/JavaScript", "/OpenAction")
+    ]

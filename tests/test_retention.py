@@ -22,11 +22,14 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from interviews.access import Actor
+from interviews.accounts import User
 from interviews.audit import AuditEvent
 from interviews.case_status import change_status
 from interviews.cases import Case, CaseStatus
 from interviews.document_store import DocumentStore, load_or_create_key
 from interviews.documents import Document
+from interviews.legal_holds import set_hold
 from interviews.retention import AUDIT_ACTION, Storage, run_retention
 from interviews.retention_policy import RetainedKind, RetentionPolicy
 from interviews.summaries import summarised_interviews
@@ -537,3 +540,40 @@ async def test_a_legal_hold_keeps_documents_and_summaries_too(
         "summary",
         "transcript",
     ]
+
+
+async def test_a_hold_set_while_retention_runs_is_never_outrun_on_postgresql(
+    db: async_sessionmaker[AsyncSession], settings: Settings, world: World, clock: Clock
+) -> None:
+    """A supervisor sets a hold (outside the write gate) while the daily run is about to
+    delete the case's tracks: the run waits for the hold's transaction, then keeps them.
+    Without the case row's lock it read the holds before the hold committed and deleted."""
+    held = await store_case(db, settings, world, clock, "RACE-1", slot=0)
+    async with db() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("SQLite's write lock already serialises these (BEGIN IMMEDIATE)")
+        staff = await session.scalar(select(User).where(User.email == "staff@example.org"))
+        assert staff is not None
+    clock.advance(days=91)  # past adults' 90 days for recordings
+    store = DocumentStore(
+        settings.data_dir / "documents", load_or_create_key(None, settings.data_dir)
+    )
+    storage = Storage(recordings_dir(settings), store)
+    policy = settings.retention_policy()
+    due = await run_retention(WriteGate(db).transaction, policy, storage, clock.now, dry_run=True)
+    assert len(due.expired) == 2 and not due.held  # the two tracks are due
+    async with db() as holding, holding.begin():
+        case = await holding.get(Case, held.case_id)
+        assert case is not None
+        await set_hold(holding, case, "court order", actor=Actor.of(staff), now=clock.now)
+        run = asyncio.create_task(
+            run_retention(
+                WriteGate(db).transaction, settings.retention_policy(), storage, clock.now
+            )
+        )
+        await asyncio.sleep(0.5)
+        assert not run.done()  # waiting on the case row
+    report = await run
+    assert report.deleted == []
+    assert all(path.exists() for path in held.tracks)
+    assert await counts(db, held.interview_id) == (2, 2)

@@ -2,7 +2,8 @@
 
 GET /session/{id}/playback              the page (audited: session.playback)
 GET /api/recordings/{id}/media          one track's file, with HTTP Range (seeking);
-                                        audited (recording.play) when played from its start
+                                        audited (recording.play) once per person, track
+                                        and 10 minutes, whatever the range
 GET /api/sessions/{id}/transcript.vtt   the transcript on the session's timeline
 
 Who may: see interviews.playback.entitled_interview (staff of the facility, consuls of the
@@ -22,6 +23,7 @@ from interviews.audit import record
 from interviews.case_access import CaseNotFound
 from interviews.playback import (
     PlaybackNotFound,
+    audit_track_fetch,
     load_playback,
     load_track,
     transcript_cues,
@@ -48,12 +50,6 @@ def playback_errors() -> Iterator[None]:
         yield
     except (PlaybackNotFound, CaseNotFound):
         raise not_found("No such session recording or track.") from None
-
-
-def _plays_from_start(request: web.Request) -> bool:
-    """True for a request that starts a track (not a seek or a continued download)."""
-    wanted = request.headers.get("Range", "")
-    return not wanted or wanted.replace(" ", "").startswith("bytes=0-")
 
 
 @routes.get(f"/session/{_ID}/playback")
@@ -109,17 +105,9 @@ async def track_media(request: web.Request) -> web.StreamResponse:
             path = request.app[SETTINGS].data_dir / "recordings" / row.path
             if not path.is_file():
                 raise not_found("This track's file is gone (deleted by retention or lost).")
-            if _plays_from_start(request):
-                await record(
-                    session,
-                    "recording.play",
-                    actor=actor,
-                    target_type="recording",
-                    target_id=row.id,
-                    remote=remote(request),
-                    details={"interview_id": row.interview_id, "kind": row.kind},
-                    now=request.app[CLOCK](),
-                )
+            await audit_track_fetch(
+                session, actor, row, now=request.app[CLOCK](), remote=remote(request)
+            )
     # FileResponse answers Range requests (206 with Content-Range) and If-Range itself.
     return ClosingFileResponse(
         path,
