@@ -41,8 +41,8 @@ class _PeerRecording:
         self.recorders: dict[str, TrackRecorder] = {}
         self.rows: dict[str, asyncio.Task[int]] = {}
 
-    def sink(self, track: TrackFormat) -> Callable[[bytes, int], None]:
-        def take(data: bytes, timestamp: int) -> None:
+    def sink(self, track: TrackFormat) -> Callable[[bytes, int], bool]:
+        def take(data: bytes, timestamp: int) -> bool:
             recorder = self.recorders.get(track.kind)
             if recorder is None:
                 name = f"{self.member.peer_id}-{self.attempt}-{track.kind}{track.suffix}"
@@ -54,6 +54,7 @@ class _PeerRecording:
                 self.rows[track.kind] = asyncio.get_running_loop().create_task(
                     self.media.register(self.room, self.member, recorder)
                 )
+            return recorder.waits_for_key_frame
 
         return take
 

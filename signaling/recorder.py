@@ -90,6 +90,11 @@ class TrackRecorder:
         self._last_pts = -1
         self.packets_written = 0
 
+    @property
+    def waits_for_key_frame(self) -> bool:
+        """True for a video track that has kept no frame yet: it can only start at a key frame."""
+        return self.format.kind == "video" and self._last_timestamp is None and not self._closed
+
     def add(self, data: bytes, timestamp: int) -> bool:
         """Queue one encoded frame (event-loop thread); True for the first frame kept."""
         if self._closed:

@@ -12,6 +12,11 @@ starts: encoded frames go to the recorder, and on to aiortc's decoder only while
 consumer wants decoded audio (captions attach through `attach_audio`). The tap relies
 on one private attribute of aiortc's RTCRtpReceiver; `install_tap` fails loudly if it
 moves, and the recording tests catch it.
+
+aiortc asks the sender for a new key frame (a PLI) when its decoder fails; with the
+decoder bypassed that never happens, and senders only send key frames on request (aiortc
+every 3,000 frames, browsers never). So when the recorder still waits for a key frame
+(the first was lost, or arrived before it could be used) the tap asks for one itself.
 """
 
 from __future__ import annotations
@@ -50,32 +55,50 @@ class AudioConsumer(Protocol):
         """The participant's audio has ended."""
 
 
-EncodedSink = Callable[[bytes, int], None]
+# Takes one encoded frame (data, RTP timestamp); True while it waits for a key frame.
+EncodedSink = Callable[[bytes, int], bool]
+KEY_FRAME_REQUEST_S = 0.5  # at most two picture-loss indications a second
 
 
 class EncodedTap(queue.Queue[Any]):
     """Stands in for a receiver's decoder queue: encoded frames go to `sink` first."""
 
-    def __init__(self, sink: EncodedSink) -> None:
+    def __init__(self, receiver: RTCRtpReceiver, sink: EncodedSink) -> None:
         super().__init__()
+        self.receiver = receiver
         self.sink = sink
         self.decode = False
+        self.key_frame_requests = 0
+        self._requested_at = -KEY_FRAME_REQUEST_S
+        self._requests: set[asyncio.Task[None]] = set()
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         """Called by aiortc on the event loop for each complete encoded frame."""
         if item is not None:
             _codec, frame = item
-            self.sink(frame.data, frame.timestamp)
+            if self.sink(frame.data, frame.timestamp):
+                self._request_key_frame()
             if not self.decode:
                 return
         super().put(item, block, timeout)
+
+    def _request_key_frame(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._requested_at < KEY_FRAME_REQUEST_S:
+            return
+        self._requested_at = loop.time()
+        self.key_frame_requests += 1
+        for source in self.receiver.getSynchronizationSources():
+            task = loop.create_task(self.receiver._send_rtcp_pli(source.source))
+            self._requests.add(task)
+            task.add_done_callback(self._requests.discard)
 
 
 def install_tap(receiver: RTCRtpReceiver, sink: EncodedSink) -> EncodedTap:
     """Put a tap in place of a receiver's decoder queue (before the receiver starts)."""
     if not isinstance(getattr(receiver, _QUEUE_ATTRIBUTE, None), queue.Queue):
         raise RuntimeError("this aiortc version has no decoder queue to tap; see server_peer.py")
-    tap = EncodedTap(sink)
+    tap = EncodedTap(receiver, sink)
     setattr(receiver, _QUEUE_ATTRIBUTE, tap)
     return tap
 
