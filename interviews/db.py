@@ -23,6 +23,12 @@ from interviews import sqlite_driver
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 MMAP_BYTES = 256 * 1024 * 1024  # of the SQLite file mapped into memory (shared page cache)
+# Connections one process keeps, and never more: a connection over the pool's size is
+# closed when it is handed back, so under load the old 5 + 10 overflow opened one for
+# every two or three requests (an aiosqlite thread, the file, the pragmas: 800 opens in
+# 2,000 bookings at 50 clients, two thirds more CPU per booking; bench/README.md). Past
+# 20 busy sessions, requests wait for one (up to `pool_timeout`, 30 s).
+POOL_SIZE = 20
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -78,7 +84,9 @@ def make_engine(url: str) -> AsyncEngine:
         if url.startswith("sqlite+aiosqlite"):
             # One hop to aiosqlite's thread per statement (see sqlite_driver).
             connect_args["async_creator_fn"] = sqlite_driver.connect
-        engine = create_async_engine(url, connect_args=connect_args)
+        engine = create_async_engine(
+            url, connect_args=connect_args, pool_size=POOL_SIZE, max_overflow=0
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -92,7 +100,7 @@ def make_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=POOL_SIZE, max_overflow=0, pool_pre_ping=True)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
