@@ -235,12 +235,17 @@ def free_starts(resource: Resource, request: SearchRequest, low: int, high: int)
     (ending by `high`): its hours, or the consulate's for a resource without hours of its
     own (consuls), minus its bookings widened by the buffer on the left, minus the days at
     its daily maximum (UTC days for a resource without hours)."""
+    return iv.clip(_fitting(resource, request, low, high), low, high - request.length + 1)
+
+
+def _fitting(resource: Resource, request: SearchRequest, low: int, high: int) -> Sequence[Interval]:
+    """`free_starts` over the whole local days that [low, high) touches (not clipped)."""
     if resource.schedule is None:
         open_hours, capped_zone = request.consulate, "UTC"
     else:
         open_hours = resource.schedule
         capped_zone = open_hours.zone
-    fitting = _fitting_days(
+    return _fitting_days(
         open_hours,
         tuple(resource.busy),
         capped_zone,
@@ -250,7 +255,6 @@ def free_starts(resource: Resource, request: SearchRequest, low: int, high: int)
         length=request.length,
         priority=request.priority,
     )
-    return iv.clip(fitting, low, high - request.length + 1)
 
 
 @lru_cache(maxsize=1024)
@@ -261,15 +265,30 @@ def _local_days(zone_name: str, low: int, high: int) -> tuple[int, int]:
 
 def _starts(
     resources: Sequence[Resource], request: SearchRequest, low: int, high: int
-) -> list[tuple[Resource, Intervals]]:
-    """The resources that can start the interview at some minute of [low, high), with those
-    minutes, best-ranked first (a stable sort: equal ranks keep the given order)."""
-    out = [(r, fitting) for r in resources if (fitting := free_starts(r, request, low, high))]
+) -> list[tuple[Resource, Sequence[Interval]]]:
+    """The resources that can start the interview at some minute of [low, high), each with
+    its start minutes over whole local days (the same as `free_starts` at any minute of the
+    window: all a search asks them), best-ranked first (a stable sort: equal ranks keep the
+    given order)."""
+    stop = high - request.length + 1
+    out = []
+    for resource in resources:
+        fitting = _fitting(resource, request, low, high)
+        if iv.overlaps(fitting, low, stop):
+            out.append((resource, fitting))
     out.sort(key=lambda option: option[0].rank)
     return out
 
 
-def _pick(options: list[tuple[Resource, Intervals]], start: int) -> Resource | None:
+@lru_cache(maxsize=1024)
+def _union_days(sets: tuple[Sequence[Interval], ...]) -> tuple[Interval, ...]:
+    """`iv.union` of resources' start minutes over whole days, remembered: the rooms of a
+    facility, the consuls of a consulate and the speakers of a language are the same for
+    many cases."""
+    return tuple(iv.union(*sets))
+
+
+def _pick(options: list[tuple[Resource, Sequence[Interval]]], start: int) -> Resource | None:
     """The best-ranked resource free at `start` (options come best-ranked first)."""
     for resource, fitting in options:
         if iv.contains(fitting, start):
@@ -294,7 +313,7 @@ def search(request: SearchRequest) -> SearchResult:
         problems.append(Problem("no_consul"))
     elif consulate_starts and not consuls:
         problems.append(Problem("consuls_busy"))
-    interpreters: list[tuple[Resource, Intervals]] = []
+    interpreters: list[tuple[Resource, Sequence[Interval]]] = []
     if request.interpreters is not None:
         interpreters = _starts(request.interpreters, request, low, high)
         if not request.interpreters:
@@ -311,9 +330,14 @@ def search(request: SearchRequest) -> SearchResult:
     if problems:
         return SearchResult([], problems, window)
 
-    kinds = [consulate_starts, iv.union(*(f for _, f in consuls)), iv.union(*(f for _, f in rooms))]
-    if request.interpreters is not None:
-        kinds.append(iv.union(*(f for _, f in interpreters)))
+    stop = high - request.length + 1
+    chosen = (
+        [consuls, rooms, interpreters] if request.interpreters is not None else [consuls, rooms]
+    )
+    kinds = [consulate_starts]
+    kinds.extend(
+        iv.clip(_union_days(tuple(f for _, f in options)), low, stop) for options in chosen
+    )
     common = iv.intersect_all(kinds)
     slots = _enumerate(common, request, consuls, interpreters, rooms, low, high)
     if not slots:
@@ -324,9 +348,9 @@ def search(request: SearchRequest) -> SearchResult:
 def _enumerate(
     common: Intervals,
     request: SearchRequest,
-    consuls: list[tuple[Resource, Intervals]],
-    interpreters: list[tuple[Resource, Intervals]],
-    rooms: list[tuple[Resource, Intervals]],
+    consuls: list[tuple[Resource, Sequence[Interval]]],
+    interpreters: list[tuple[Resource, Sequence[Interval]]],
+    rooms: list[tuple[Resource, Sequence[Interval]]],
     low: int,
     high: int,
 ) -> list[Slot]:
