@@ -145,6 +145,7 @@ async def load_context(
             interpreter_ids=list(interpreters),
             room_ids=list(rooms),
             exclude=exclude,
+            pairs=cache.busy_pairs,
         )
     else:  # a booking's check: the bookings themselves, to name any clash
         bookings = await active_bookings(
@@ -156,13 +157,14 @@ async def load_context(
             room_ids=list(rooms),
             exclude=exclude,
         )
-        held = {}
+        lists: dict[tuple[int, int], list[tuple[int, int]]] = {}
         for item in bookings:
             minutes = (item.start, item.until)
-            held.setdefault((CONSUL, item.consul_id), []).append(minutes)
+            lists.setdefault((CONSUL, item.consul_id), []).append(minutes)
             if item.interpreter_id is not None:
-                held.setdefault((INTERPRETER, item.interpreter_id), []).append(minutes)
-            held.setdefault((ROOM, item.room_id), []).append(minutes)
+                lists.setdefault((INTERPRETER, item.interpreter_id), []).append(minutes)
+            lists.setdefault((ROOM, item.room_id), []).append(minutes)
+        held = dict(lists)
 
     def busy(kind: int, ident: int) -> tuple[tuple[int, int], ...]:
         return tuple(held.get((kind, ident), ()))

@@ -29,6 +29,7 @@ from interviews.accounts import Role, User
 from interviews.consulates import Consulate, ConsulateLanguage
 from interviews.db import Base
 from interviews.facilities import Facility
+from scheduling.busy import BusyPairs
 from scheduling.resources import (
     AvailabilityException,
     AvailabilityWindow,
@@ -183,6 +184,9 @@ class SearchCache:
         self._consulates: dict[int, ConsulatePart] = {}
         self._facilities: dict[int, FacilityPart] = {}
         self._languages: dict[str, LanguagePart] = {}
+        # Not versioned: bookings are read on every search, and only their parsing is
+        # remembered, keyed by the text read (so it cannot go stale).
+        self.busy_pairs = BusyPairs()
         self.loads = 0  # parts read from the database (tests and benches watch it)
 
     async def statics(

@@ -57,6 +57,15 @@ class Schedule:
     zone: str
     weekly: tuple[Weekly, ...] = ()
     exceptions: tuple[DayException, ...] = ()
+    # Schedules key the memoised parts of a search dozens of times per search; hashing
+    # every window each time (Python-level dataclass hashes) cost more than the look-up.
+    _hash: int = field(init=False, repr=False, compare=False, default=0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.zone, self.weekly, self.exceptions)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 @dataclass(frozen=True)
@@ -177,60 +186,114 @@ def held_time(schedule: Schedule, low: int, high: int) -> Intervals:
     )
 
 
-def _capped_days(resource: Resource, zone_name: str) -> Intervals:
-    """Local days on which the resource already has its maximum number of interviews."""
-    if resource.max_per_day is None:
+def _capped_days(busy: Sequence[Interval], zone_name: str, max_per_day: int | None) -> Intervals:
+    """Local days on which a resource already has its maximum number of interviews."""
+    if max_per_day is None or len(busy) < max_per_day:
         return []
     per_day: dict[int, int] = {}  # local day ordinal -> interviews
-    for start, _end in resource.busy:
+    for start, _end in busy:
         day = zones.local_ordinal(zone_name, start)
         per_day[day] = per_day.get(day, 0) + 1
     return iv.normalize(
-        zones.ordinal_span(zone_name, day)
-        for day, count in per_day.items()
-        if count >= resource.max_per_day
+        zones.ordinal_span(zone_name, day) for day, count in per_day.items() if count >= max_per_day
     )
 
 
-def free_time(
-    resource: Resource, base: Intervals, buffer: int, low: int, high: int, *, priority: bool
-) -> Intervals:
-    """When a resource could hold part of a new interview: its hours (or `base`) minus
-    bookings widened by `buffer` on the left, minus days at its daily maximum."""
-    if resource.schedule is not None:
-        open_time = availability(resource.schedule, low, high, priority=priority)
-        zone_name = resource.schedule.zone
+@lru_cache(maxsize=4096)
+def _fitting_days(
+    open_hours: Schedule,
+    busy: tuple[Interval, ...],
+    capped_zone: str,
+    max_per_day: int | None,
+    first: int,
+    last: int,
+    *,
+    buffer: int,
+    length: int,
+    priority: bool,
+) -> tuple[Interval, ...]:
+    """Start minutes at which a resource could hold a new interview, over whole local days
+    of `open_hours` (ordinals `first` to `last`): its hours minus its bookings widened by
+    `buffer` on the left, minus the days (in `capped_zone`) at its daily maximum.
+
+    A pure function of immutable values, so it is remembered: every search of the same days
+    sees the same bookings of a room, interpreter or consul until one changes, and then
+    only that resource is worked out again. Clipped to a search's window it gives exactly
+    what working it out over that window gives (subtracting, clipping and fitting commute).
+    """
+    open_time = _open_days(open_hours, first, last, priority)
+    widened = iv.normalize((start - buffer, end) for start, end in busy)
+    free = iv.subtract(open_time, widened)
+    capped = _capped_days(busy, capped_zone, max_per_day)
+    if capped:
+        free = iv.subtract(free, capped)
+    return tuple(iv.starts_fitting(free, length))
+
+
+def free_starts(resource: Resource, request: SearchRequest, low: int, high: int) -> Intervals:
+    """Start minutes in [low, high) at which `resource` could hold the request's interview
+    (ending by `high`): its hours, or the consulate's for a resource without hours of its
+    own (consuls), minus its bookings widened by the buffer on the left, minus the days at
+    its daily maximum (UTC days for a resource without hours)."""
+    return iv.clip(_fitting(resource, request, low, high), low, high - request.length + 1)
+
+
+def _fitting(resource: Resource, request: SearchRequest, low: int, high: int) -> Sequence[Interval]:
+    """`free_starts` over the whole local days that [low, high) touches (not clipped)."""
+    if resource.schedule is None:
+        open_hours, capped_zone = request.consulate, "UTC"
     else:
-        open_time = base
-        zone_name = "UTC"
-    busy = iv.normalize((start - buffer, end) for start, end in resource.busy)
-    free = iv.subtract(open_time, busy)
-    capped = _capped_days(resource, zone_name)
-    return iv.subtract(free, capped) if capped else free
+        open_hours = resource.schedule
+        capped_zone = open_hours.zone
+    return _fitting_days(
+        open_hours,
+        tuple(resource.busy),
+        capped_zone,
+        resource.max_per_day,
+        *_local_days(open_hours.zone, low, high),
+        buffer=request.buffer,
+        length=request.length,
+        priority=request.priority,
+    )
+
+
+@lru_cache(maxsize=1024)
+def _local_days(zone_name: str, low: int, high: int) -> tuple[int, int]:
+    """The ordinals of the first and last local days that [low, high) touches."""
+    return zones.local_ordinal(zone_name, low), zones.local_ordinal(zone_name, max(low, high - 1))
 
 
 def _starts(
-    resources: Sequence[Resource],
-    base: Intervals,
-    request: SearchRequest,
-    low: int,
-    high: int,
-) -> list[tuple[Resource, Intervals]]:
+    resources: Sequence[Resource], request: SearchRequest, low: int, high: int
+) -> list[tuple[Resource, Sequence[Interval]]]:
+    """The resources that can start the interview at some minute of [low, high), each with
+    its start minutes over whole local days (the same as `free_starts` at any minute of the
+    window: all a search asks them), best-ranked first (a stable sort: equal ranks keep the
+    given order)."""
+    stop = high - request.length + 1
     out = []
     for resource in resources:
-        free = free_time(resource, base, request.buffer, low, high, priority=request.priority)
-        fitting = iv.starts_fitting(free, request.length)
-        if fitting:
+        fitting = _fitting(resource, request, low, high)
+        if iv.overlaps(fitting, low, stop):
             out.append((resource, fitting))
+    out.sort(key=lambda option: option[0].rank)
     return out
 
 
-def _pick(options: list[tuple[Resource, Intervals]], start: int) -> Resource | None:
-    best: Resource | None = None
+@lru_cache(maxsize=1024)
+def _union_days(sets: tuple[Sequence[Interval], ...]) -> tuple[Interval, ...]:
+    """`iv.union` of resources' start minutes over whole days, remembered: the rooms of a
+    facility, the consuls of a consulate and the speakers of a language are the same for
+    many cases."""
+    return tuple(iv.union(*sets))
+
+
+def _pick(options: list[tuple[Resource, Sequence[Interval]]], start: int) -> Resource | None:
+    """The best-ranked resource free at `start` (options come best-ranked first)."""
     for resource, fitting in options:
-        if iv.contains(fitting, start) and (best is None or resource.rank < best.rank):
-            best = resource
-    return best
+        if iv.contains(fitting, start):
+            return resource
+    return None
 
 
 def search(request: SearchRequest) -> SearchResult:
@@ -245,21 +308,21 @@ def search(request: SearchRequest) -> SearchResult:
     consulate_starts = iv.starts_fitting(consulate_time, request.length)
     if not consulate_starts:
         problems.append(Problem("consulate_closed"))
-    consuls = _starts(request.consuls, consulate_time, request, low, high)
+    consuls = _starts(request.consuls, request, low, high)
     if not request.consuls:
         problems.append(Problem("no_consul"))
     elif consulate_starts and not consuls:
         problems.append(Problem("consuls_busy"))
-    interpreters: list[tuple[Resource, Intervals]] = []
+    interpreters: list[tuple[Resource, Sequence[Interval]]] = []
     if request.interpreters is not None:
-        interpreters = _starts(request.interpreters, [], request, low, high)
+        interpreters = _starts(request.interpreters, request, low, high)
         if not request.interpreters:
             problems.append(Problem("no_interpreter", {"languages": list(request.languages)}))
         elif not interpreters:
             problems.append(
                 Problem("interpreters_unavailable", {"languages": list(request.languages)})
             )
-    rooms = _starts(request.rooms, [], request, low, high)
+    rooms = _starts(request.rooms, request, low, high)
     if not request.rooms:
         problems.append(Problem("no_room"))
     elif not rooms:
@@ -267,9 +330,14 @@ def search(request: SearchRequest) -> SearchResult:
     if problems:
         return SearchResult([], problems, window)
 
-    kinds = [consulate_starts, iv.union(*(f for _, f in consuls)), iv.union(*(f for _, f in rooms))]
-    if request.interpreters is not None:
-        kinds.append(iv.union(*(f for _, f in interpreters)))
+    stop = high - request.length + 1
+    chosen = (
+        [consuls, rooms, interpreters] if request.interpreters is not None else [consuls, rooms]
+    )
+    kinds = [consulate_starts]
+    kinds.extend(
+        iv.clip(_union_days(tuple(f for _, f in options)), low, stop) for options in chosen
+    )
     common = iv.intersect_all(kinds)
     slots = _enumerate(common, request, consuls, interpreters, rooms, low, high)
     if not slots:
@@ -280,9 +348,9 @@ def search(request: SearchRequest) -> SearchResult:
 def _enumerate(
     common: Intervals,
     request: SearchRequest,
-    consuls: list[tuple[Resource, Intervals]],
-    interpreters: list[tuple[Resource, Intervals]],
-    rooms: list[tuple[Resource, Intervals]],
+    consuls: list[tuple[Resource, Sequence[Interval]]],
+    interpreters: list[tuple[Resource, Sequence[Interval]]],
+    rooms: list[tuple[Resource, Sequence[Interval]]],
     low: int,
     high: int,
 ) -> list[Slot]:

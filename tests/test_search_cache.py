@@ -216,3 +216,57 @@ async def test_a_search_skips_the_times_bookings_hold_with_their_pause(
     # 14:00-15:00 and its 15-minute pause: the same consul, interpreter and room are free
     # from 15:15, so the next slot on the consulate's 30-minute grid is 15:30.
     assert body["slots"][0]["starts_at"] == "2026-03-02T15:30:00+00:00"
+
+
+async def test_a_booking_its_cancellation_and_new_hours_change_the_very_next_search(
+    client: TestClient[Any, Any], schedule: Schedule, db: async_sessionmaker[AsyncSession]
+) -> None:
+    """Slot search remembers its work per resource and per kind of resource (keyed by the
+    bookings and hours it was worked out from) and the parsing of each resource's bookings:
+    a search right after a change must still see it, and a search after the change is
+    undone must see the earlier times again."""
+    async with db() as session, session.begin():
+        other, third = [
+            await add_case(
+                session,
+                schedule.world.tapachula.id,
+                reference,
+                deadline=date(2026, 3, 20),
+                share_with=schedule.world.india.id,
+            )
+            for reference in ("TAP-2026-0002", "TAP-2026-0003")
+        ]
+    await act_as(client, "staff@example.org")
+    # The consul, interpreter and room already have a booking: each search reads it.
+    earlier = await client.post(
+        "/api/interviews",
+        json=booking_body(schedule, "2026-03-04T14:00:00+00:00", case_id=third),
+    )
+    assert earlier.status == 201, await earlier.text()
+
+    async def earliest() -> str:
+        body = await (await client.get(f"/api/cases/{other}/slots")).json()
+        start: str = body["slots"][0]["starts_at"]
+        return start
+
+    assert await earliest() == "2026-03-02T14:00:00+00:00"
+    assert await earliest() == "2026-03-02T14:00:00+00:00"  # now from what was remembered
+    booked = await client.post(
+        "/api/interviews", json=booking_body(schedule, "2026-03-02T14:00:00+00:00")
+    )
+    assert booked.status == 201, await booked.text()
+    assert await earliest() == "2026-03-02T15:30:00+00:00"
+    interview = await booked.json()
+    cancelled = await client.post(
+        f"/api/interviews/{interview['id']}/cancel", json={"reason": "Person was released"}
+    )
+    assert cancelled.status == 200, await cancelled.text()
+    assert await earliest() == "2026-03-02T14:00:00+00:00"
+    # The room now opens at 10:00 Mexico City (16:00 UTC) on weekdays.
+    await edit(
+        db,
+        "UPDATE availability_windows SET start_minute = 600 WHERE owner_kind = 'room'"
+        " AND owner_id = :id",
+        id=schedule.room_id,
+    )
+    assert await earliest() == "2026-03-02T16:00:00+00:00"

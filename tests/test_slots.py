@@ -19,6 +19,7 @@ from scheduling.slots import (
     Weekly,
     availability,
     fits,
+    free_starts,
     search,
 )
 
@@ -345,3 +346,62 @@ def test_availability_is_the_schedule_expanded_over_the_window_and_clipped_to_it
     }
     expected = iv.clip(iv.subtract(iv.union(opened, spans[True]), spans[False]), low, high)
     assert availability(schedule, low, high, priority=priority) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["America/New_York", "Asia/Kathmandu", "America/Mexico_City", "UTC"]),
+    st.booleans(),  # hours of its own, or the consulate's (a consul)
+    st.lists(st.tuples(st.integers(0, 6), st.integers(0, 1380), st.integers(30, 600)), max_size=5),
+    st.lists(st.tuples(st.integers(0, 4 * 96), st.integers(1, 12)), max_size=8),
+    st.sampled_from([None, 1, 2, 3]),
+    st.integers(0, 30),
+    st.sampled_from([30, 60, 90]),
+    st.lists(st.tuples(st.integers(0, 3 * 1440), st.integers(0, 5 * 1440)), min_size=1, max_size=3),
+    st.booleans(),
+)
+def test_a_resources_free_starts_are_its_hours_minus_bookings_and_full_days_in_any_window(
+    zone_name: str,
+    own_hours: bool,
+    windows: list[tuple[int, int, int]],
+    bookings: list[tuple[int, int]],
+    max_per_day: int | None,
+    buffer: int,
+    length: int,
+    spans: list[tuple[int, int]],
+    priority: bool,
+) -> None:
+    """Worked out per whole local days (and remembered across searches, so several windows
+    ask about the same resource here): the same as working it out over exactly the window,
+    as slot search did before. Bookings are on quarter hours over four days from Saturday
+    7 March 2026, across New York's spring DST change; hours are 06:00-20:00 every day and
+    any further windows drawn."""
+    base = zones.to_minute(datetime(2026, 3, 7, tzinfo=UTC))
+    hours = Schedule(
+        zone_name,
+        weekdays("06:00", "20:00", range(7))
+        + tuple(
+            Weekly(day, start, min(start + size, 1440), priority_only=index % 4 == 3)
+            for index, (day, start, size) in enumerate(windows)
+        ),
+    )
+    busy = tuple((base + start * 15, base + (start + size) * 15) for start, size in bookings)
+    resource = Resource(7, "R", hours if own_hours else None, busy=busy, max_per_day=max_per_day)
+    consulate = hours if not own_hours else INDIA
+    for offset, span in spans:
+        low, high = base + offset, base + offset + span
+        ask = request(consulate=consulate, buffer=buffer, length=length, priority=priority)
+        open_time = availability(hours, low, high, priority=priority)
+        free = iv.subtract(open_time, iv.normalize((s - buffer, e) for s, e in busy))
+        capped_zone = zone_name if own_hours else "UTC"
+        per_day: dict[int, int] = {}
+        for start, _end in busy:
+            day = zones.local_ordinal(capped_zone, start)
+            per_day[day] = per_day.get(day, 0) + 1
+        full = iv.normalize(
+            zones.ordinal_span(capped_zone, day)
+            for day, count in per_day.items()
+            if max_per_day is not None and count >= max_per_day
+        )
+        expected = iv.starts_fitting(iv.subtract(free, full), length)
+        assert free_starts(resource, ask, low, high) == expected
