@@ -10,7 +10,7 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 from typing import Protocol
 
@@ -20,7 +20,7 @@ import aiosmtplib
 class Mailer(Protocol):
     """Something that delivers a finished message."""
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         """Deliver or raise."""
 
 
@@ -43,7 +43,7 @@ class SmtpMailer:
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         """Hand the message to the SMTP server; raises on refusal or network failure."""
         config = self.config
         await aiosmtplib.send(
@@ -64,7 +64,7 @@ class OutboxMailer:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         """Store the message as a file (written to a temporary name, then renamed)."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         name = f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
