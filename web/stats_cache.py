@@ -3,16 +3,17 @@
 Computing every indicator for years of cases takes the database a second or two, and the
 roll-ups and suppression a few hundred milliseconds more of pure Python. Statistics need
 not be live: the page says when its figures were computed, and views within
-`CONSULINK_STATS_CACHE_SECONDS` reuse them. Viewers asking for the same filters at once
-wait for one computation (async-lru shares the pending call). The roll-ups run in a worker
-thread so that live sessions on the same event loop are not held up.
+`CONSULINK_STATS_CACHE_SECONDS` (by the app's clock) reuse them. Viewers asking for the
+same filters at once wait for one computation (async-lru shares the pending call). The
+roll-ups run in a worker thread so that live sessions on the same event loop are not held
+up.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 
 from aiohttp import web
 from async_lru import alru_cache
@@ -36,11 +37,19 @@ class FiguresCache:
     ) -> None:
         self._sessions = sessions
         self._clock = clock
-        self.tables: Callable[[StatsQuery], Awaitable[DashboardTables]] = (
-            alru_cache(maxsize=MAX_QUERIES, ttl=seconds)(self._compute)
-            if seconds > 0
-            else self._compute
-        )
+        self._kept = timedelta(seconds=seconds)
+        self._cached = alru_cache(maxsize=MAX_QUERIES)(self._compute) if seconds > 0 else None
+
+    async def tables(self, query: StatsQuery) -> DashboardTables:
+        """The query's tables: kept ones while younger than the period, else computed."""
+        if self._cached is None:
+            return await self._compute(query)
+        tables = await self._cached(query)
+        if self._clock() - tables.as_of < self._kept:
+            return tables
+        # Expired by the app's clock (not a timer), so tests move time instead of waiting.
+        self._cached.cache_invalidate(query)
+        return await self._cached(query)
 
     async def _compute(self, query: StatsQuery) -> DashboardTables:
         now = self._clock()
@@ -49,9 +58,8 @@ class FiguresCache:
 
     async def close(self) -> None:
         """Forget every kept figure and stop computations still running."""
-        closing = getattr(self.tables, "cache_close", None)
-        if closing is not None:
-            await closing()
+        if self._cached is not None:
+            await self._cached.cache_close()
 
 
 async def stats_context(app: web.Application) -> AsyncIterator[None]:
